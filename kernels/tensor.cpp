@@ -106,7 +106,7 @@ Tensor Tensor::row(int64_t i) const {
 
 std::vector<float> Tensor::to_f32_vector() const {
     if (!is_cpu()) throw Error("to_f32_vector: tensor is on " + device_.str() + ", copy it to the host first");
-    std::vector<float> out(size_t(numel()));
+    std::vector<float> out(static_cast<size_t>(numel()));
     for (size_t i = 0; i < out.size(); i++) {
         switch (dtype_) {
             case DType::f32: out[i] = ptr<float>()[i]; break;
