@@ -1,0 +1,30 @@
+// Portable scalar GEMM kernel (reference fallback when the CPU has no AVX2): for each weight row n
+// in [n0, n1) convert it to f32 once, then dot it with every row of A (f32 accumulation, sequential
+// over K). C[M, N] (=|+=) A[M, K] · B[N, K]ᵀ (+ bias).
+#include <vector>
+
+#include "kernels/cpu/cpu_backend_impl.h"
+#include "kernels/cpu/gemm.h"
+
+namespace janus::cpu {
+
+namespace {
+void kernel_scalar(const GemmProblem& p, int64_t n0, int64_t n1) {
+    std::vector<float> row(size_t(p.K));
+    for (int64_t n = n0; n < n1; n++) {
+        load_f32(p.b, p.btype, n * p.ldb, p.K, row.data());
+        float bias = p.bias ? p.bias[n] : 0.0f;
+        for (int64_t m = 0; m < p.M; m++) {
+            const float* a = p.a + m * p.lda;
+            float acc = 0.0f;
+            for (int64_t k = 0; k < p.K; k++) acc += a[k] * row[size_t(k)];
+            float* c = p.c + m * p.ldc + n;
+            *c = (p.accumulate ? *c : 0.0f) + (acc + bias);
+        }
+    }
+}
+}  // namespace
+
+GemmKernel gemm_kernel_scalar(DType) { return kernel_scalar; }
+
+}  // namespace janus::cpu
