@@ -57,6 +57,17 @@ public:
     virtual MemoryInfo memory() const = 0;
     virtual int threads() const { return 1; }
 
+    // ---- step graphs (optional) --------------------------------------------------------------------
+    // begin_capture() returns true when the backend records the ops issued until end_capture()
+    // instead of running them (CUDA: a CUDA graph on its stream); replay() then runs the recording,
+    // as often as wanted. Re-capturing the same sequence with new arguments (positions, cache length)
+    // updates the recording cheaply. Backends without graphs (CPU) return false and run ops at once,
+    // so callers write: bool g = b.begin_capture(); step(); if (g) { b.end_capture(); b.replay(); }
+    // While capturing: no alloc(), no copy() touching host memory, no synchronize().
+    virtual bool begin_capture() { return false; }
+    virtual void end_capture() {}
+    virtual void replay() {}
+
     // ---- op table --------------------------------------------------------------------------------
     // out[n, D] f32 = table[ids[i], :]; ids i32 [n]; throws on an id outside [0, V).
     virtual void embedding(const Tensor& out, const Tensor& table, const Tensor& ids) = 0;
