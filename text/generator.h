@@ -1,0 +1,77 @@
+// Generator: batched autoregressive text generation on a LlamaModel + KvCache with continuous
+// batching. Requests join at any time (add), each in its own KV slot; every step() runs ONE forward
+// over all active rows: decoding rows contribute their last token, rows still reading their prompt
+// contribute the next prefill chunk (chunked prefill, bounded by `max_step_tokens`). A row that
+// finishes (stop id, max tokens, full context, cancel) leaves the batch at once; the others go on.
+// Sampling is per row with its own seed/stream (text/sampling.h), so a row's tokens do not depend on
+// the other rows in the batch.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "text/llama_model.h"
+#include "text/sampling.h"
+
+namespace janus {
+
+enum class FinishReason : uint8_t { none, stop_token, max_tokens, context_full, cancelled };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", "context", "cancelled"
+
+struct GenerationRequest {
+    std::vector<int32_t> prompt;      // full prompt ids (including what is already cached)
+    SamplingParams sampling;
+    int max_tokens = 256;
+    std::vector<int32_t> stop_ids;    // generation ends after emitting one of these
+    uint64_t stream = 0;              // RNG stream (e.g. request id)
+    int slot = -1;                    // KV slot to use; −1 = take a free one (released at the end)
+    int64_t cached_prefix = 0;        // prompt tokens already valid in `slot` (prompt-cache reuse)
+};
+
+struct TokenEvent {
+    int handle = -1;
+    int32_t token = -1;               // −1 when the row finished without producing a token
+    FinishReason finished = FinishReason::none;
+};
+
+class Generator {
+public:
+    Generator(LlamaModel& model, KvCache& cache, int64_t max_step_tokens = 512);
+
+    // Queues a request; returns its handle. Throws janus::Error when the prompt does not fit the
+    // context (prompt length >= capacity) or no slot is free.
+    int add(GenerationRequest request);
+    void cancel(int handle);          // finishes it at the next step (reason cancelled)
+    bool idle() const { return rows_.empty(); }
+    size_t active() const { return rows_.size(); }
+
+    // One forward over all active rows; returns the tokens produced (and rows that finished).
+    std::vector<TokenEvent> step();
+
+    // Convenience: run until all rows finish; returns each handle's generated tokens in add order.
+    std::vector<std::vector<int32_t>> run_all();
+
+    int64_t prompt_tokens_processed() const { return prompt_tokens_; }
+    int64_t tokens_generated() const { return generated_tokens_; }
+
+private:
+    struct Row {
+        int handle;
+        GenerationRequest req;
+        int slot;
+        bool own_slot;
+        int64_t fed = 0;                      // prompt tokens already in the cache
+        std::vector<int32_t> generated;
+        TokenHistory history;
+        bool cancelled = false;
+    };
+    LlamaModel* model_;
+    KvCache* cache_;
+    int64_t max_step_tokens_;
+    std::vector<Row> rows_;
+    int next_handle_ = 0;
+    int64_t prompt_tokens_ = 0, generated_tokens_ = 0;
+    std::vector<float> logits_host_;
+};
+
+}  // namespace janus
