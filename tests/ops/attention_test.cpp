@@ -1,0 +1,83 @@
+// Op table cases: attention out[Tq, H, Dh] = softmax(q·kᵀ·scale + mask)·v over a KV cache
+// k/v[Tk, Hkv, Dh] in f32/bf16/f16 — causal decode (Tq = 1), causal chunks with causal_start > 0 and
+// Tq > 1, GQA (H / Hkv = 4), a cache longer than the causal window (trailing keys must be ignored),
+// and full non-causal attention (SigLIP's head dim 72). Reference: float64 softmax and sums over the
+// stored k/v values. Tolerance 1e-5 absolute + 1e-4 relative (f32 scores, exp and sums).
+#include "op_test.h"
+
+namespace optest {
+namespace {
+
+void attention_case(Backend& be, int Tq, int Tk, int H, int Hkv, int Dh, int64_t causal_start, DType kvt) {
+    std::vector<float> q = uniform(size_t(Tq) * H * Dh, 71 + Tq, -1.5f, 1.5f);
+    std::vector<float> k = uniform(size_t(Tk) * Hkv * Dh, 72 + Tk, -1.5f, 1.5f);
+    std::vector<float> v = uniform(size_t(Tk) * Hkv * Dh, 73 + Dh, -2, 2);
+    Tensor tq = to_backend(be, host_tensor(DType::f32, {Tq, H, Dh}, q));
+    Tensor tk = to_backend(be, host_tensor(kvt, {Tk, Hkv, Dh}, k));
+    Tensor tv = to_backend(be, host_tensor(kvt, {Tk, Hkv, Dh}, v));
+    Tensor to = alloc_on(be, DType::f32, {Tq, H, Dh});
+    const float scale = float(1.0 / std::sqrt(double(Dh)));
+    be.attention(to, tq, tk, tv, scale, causal_start);
+
+    std::vector<double> ref(q.size());
+    for (int i = 0; i < Tq; i++)
+        for (int h = 0; h < H; h++) {
+            int hk = h / (H / Hkv);
+            int limit = causal_start < 0 ? Tk : int(causal_start) + i + 1;
+            std::vector<double> s(static_cast<size_t>(limit));
+            double mx = -INFINITY;
+            for (int j = 0; j < limit; j++) {
+                double d = 0;
+                for (int e = 0; e < Dh; e++)
+                    d += double(q[(size_t(i) * H + h) * Dh + e]) * k[(size_t(j) * Hkv + hk) * Dh + e];
+                s[j] = d * scale;
+                mx = std::max(mx, s[j]);
+            }
+            double sum = 0;
+            for (auto& x : s) sum += (x = std::exp(x - mx));
+            for (int e = 0; e < Dh; e++) {
+                double o = 0;
+                for (int j = 0; j < limit; j++) o += s[j] * v[(size_t(j) * Hkv + hk) * Dh + e];
+                ref[(size_t(i) * H + h) * Dh + e] = o / sum;
+            }
+        }
+    expect_close(fetch(be, to), ref, Tol{1e-5, 1e-4}, "attention");
+}
+
+bool register_attention_cases() {
+    struct A { const char* name; int Tq, Tk, H, Hkv, Dh; int64_t cs; };
+    const A cases[] = {
+        {"decode_Tk17", 1, 17, 4, 4, 64, 16},
+        {"decode_gqa_Dh128", 1, 300, 8, 2, 128, 299},
+        {"chunk_start7_Tq5_gqa", 5, 12, 8, 2, 64, 7},
+        {"prefill_causal_Tq9_mqa", 9, 9, 4, 1, 32, 0},
+        {"cache_longer_than_window", 4, 20, 2, 2, 16, 3},
+        {"noncausal_Dh72", 10, 10, 4, 4, 72, -1},
+        {"noncausal_cross_Tq3_Tk40", 3, 40, 2, 1, 24, -1},
+    };
+    for (const A& a : cases)
+        for (DType t : {DType::f32, DType::bf16, DType::f16}) {
+            A c = a;
+            add_case(std::string("attention_") + a.name + "_kv" + janus::dtype_name(t),
+                     [c, t](Backend& be) { attention_case(be, c.Tq, c.Tk, c.H, c.Hkv, c.Dh, c.cs, t); });
+        }
+    return true;
+}
+const bool attention_registered = register_attention_cases();
+
+OP_CASE("attention_bad_shapes_throw", [](Backend& be) {
+    std::vector<float> v = uniform(4 * 6 * 8, 5);
+    std::vector<float> qv(v.begin(), v.begin() + 2 * 6 * 8), kv(v.begin(), v.begin() + 4 * 4 * 8),
+        k8(v.begin(), v.begin() + 4 * 2 * 8);
+    Tensor q = to_backend(be, host_tensor(DType::f32, {2, 6, 8}, qv));
+    Tensor k_h4 = to_backend(be, host_tensor(DType::f32, {4, 4, 8}, kv));  // 6 heads not a multiple of 4
+    Tensor k = to_backend(be, host_tensor(DType::f32, {4, 2, 8}, k8));
+    Tensor out = alloc_on(be, DType::f32, {2, 6, 8});
+    EXPECT_THROW(be.attention(out, q, k_h4, k_h4, 1.0f, -1), janus::Error) << "GQA ratio";
+    EXPECT_THROW(be.attention(out, q, k, k, 1.0f, 3), janus::Error) << "Tk < causal_start + Tq";
+    Tensor out_bad = alloc_on(be, DType::f32, {2, 6, 4});
+    EXPECT_THROW(be.attention(out_bad, q, k, k, 1.0f, -1), janus::Error) << "out shape";
+});
+
+}  // namespace
+}  // namespace optest

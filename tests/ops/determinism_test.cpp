@@ -1,0 +1,96 @@
+// CPU backend determinism: every op that is split over threads must give bitwise identical results
+// for 1, 2 and 3 threads (the backend partitions outputs, never a reduction). Also checks that a CPU
+// backend reports its thread count and that the op table registered cases.
+#include <cstring>
+#include <memory>
+
+#include "kernels/cpu/cpu_backend.h"
+#include "op_test.h"
+
+namespace optest {
+namespace {
+
+using janus::MatmulPrecision;
+
+// Runs `op` on a backend with `threads` threads and returns its f32 output.
+using OpRun = std::function<std::vector<float>(Backend&)>;
+
+void expect_same_for_thread_counts(const OpRun& op, const std::string& what) {
+    auto be1 = janus::make_cpu_backend(1);
+    ASSERT_EQ(be1->threads(), 1);
+    std::vector<float> ref = op(*be1);
+    for (int t : {2, 3}) {
+        auto be = janus::make_cpu_backend(t);
+        ASSERT_EQ(be->threads(), t);
+        expect_bitwise(op(*be), ref, what + " with " + std::to_string(t) + " threads vs 1");
+    }
+}
+
+OpRun matmul_run(int M, int N, int K, DType wt, MatmulPrecision p) {
+    return [=](Backend& be) {
+        std::vector<float> x = uniform(size_t(M) * K, 1), w = uniform(size_t(N) * K, 2), b = uniform(size_t(N), 3);
+        Tensor tx = host_tensor(DType::f32, {M, K}, x), tw = host_tensor(wt, {N, K}, w);
+        Tensor tb = host_tensor(DType::f32, {N}, b), ty = Tensor::empty(DType::f32, {M, N});
+        be.matmul(ty, tx, tw, tb, p, false);
+        return ty.to_f32_vector();
+    };
+}
+
+TEST(CpuDeterminism, MatmulGemvBf16) { expect_same_for_thread_counts(matmul_run(1, 1000, 768, DType::bf16, MatmulPrecision::f32), "gemv"); }
+TEST(CpuDeterminism, MatmulGemvBf16Dot) { expect_same_for_thread_counts(matmul_run(1, 777, 1030, DType::bf16, MatmulPrecision::bf16), "gemv bf16 dot"); }
+TEST(CpuDeterminism, MatmulGemmM32Bf16) { expect_same_for_thread_counts(matmul_run(32, 300, 512, DType::bf16, MatmulPrecision::bf16), "gemm M=32"); }
+TEST(CpuDeterminism, MatmulGemmOddF32) { expect_same_for_thread_counts(matmul_run(7, 33, 65, DType::f32, MatmulPrecision::f32), "gemm 7x33x65"); }
+TEST(CpuDeterminism, MatmulGemmPrefillF16) { expect_same_for_thread_counts(matmul_run(150, 260, 333, DType::f16, MatmulPrecision::f32), "gemm 150x260x333"); }
+
+TEST(CpuDeterminism, Attention) {
+    expect_same_for_thread_counts(
+        [](Backend& be) {
+            std::vector<float> q = uniform(6 * 8 * 64, 4), k = uniform(40 * 2 * 64, 5), v = uniform(40 * 2 * 64, 6);
+            Tensor tq = host_tensor(DType::f32, {6, 8, 64}, q), tk = host_tensor(DType::bf16, {40, 2, 64}, k);
+            Tensor tv = host_tensor(DType::bf16, {40, 2, 64}, v), to = Tensor::empty(DType::f32, {6, 8, 64});
+            be.attention(to, tq, tk, tv, 0.125f, 30);
+            return to.to_f32_vector();
+        },
+        "attention");
+}
+
+TEST(CpuDeterminism, Conv2d) {
+    expect_same_for_thread_counts(
+        [](Backend& be) {
+            std::vector<float> x = uniform(1 * 16 * 20 * 20, 7), w = uniform(24 * 16 * 9, 8);
+            Tensor tx = host_tensor(DType::f32, {1, 16, 20, 20}, x), tw = host_tensor(DType::bf16, {24, 16, 3, 3}, w);
+            Tensor ty = Tensor::empty(DType::f32, {1, 24, 20, 20});
+            be.conv2d(ty, tx, tw, Tensor(), janus::Conv2dParams::same(1));
+            return ty.to_f32_vector();
+        },
+        "conv2d");
+}
+
+TEST(CpuDeterminism, NormsSoftmaxRope) {
+    expect_same_for_thread_counts(
+        [](Backend& be) {
+            std::vector<float> x = uniform(64 * 256, 9), w = uniform(256, 10);
+            Tensor tx = host_tensor(DType::f32, {64, 256}, x), tw = host_tensor(DType::bf16, {256}, w);
+            Tensor ty = Tensor::empty(DType::f32, {64, 256});
+            be.rms_norm(ty, tx, tw, 1e-6f, true);
+            be.softmax(ty);
+            Tensor t3 = ty.reshape({64, 2, 128});
+            std::vector<int32_t> pos(64);
+            for (int i = 0; i < 64; i++) pos[i] = 3 * i;
+            std::vector<float> inv(64);
+            for (int j = 0; j < 64; j++) inv[j] = float(std::pow(10000.0, -j / 64.0));
+            be.rope(t3, host_i32({64}, pos), host_tensor(DType::f32, {64}, inv), true);
+            Tensor g = Tensor::empty(DType::f32, {4, 64, 8, 8});
+            Tensor gx = host_tensor(DType::f32, {4, 64, 8, 8}, x);
+            be.group_norm(g, gx, Tensor(), Tensor(), 32, 1e-6f, true);
+            std::vector<float> out = ty.to_f32_vector(), gv = g.to_f32_vector();
+            out.insert(out.end(), gv.begin(), gv.end());
+            return out;
+        },
+        "rms_norm + softmax + rope + group_norm");
+}
+
+TEST(OpTableRegistry, HasCases) { EXPECT_GT(op_cases().size(), 100u); }
+
+}  // namespace
+}  // namespace optest
