@@ -1,0 +1,52 @@
+"""janus-shapes model definition: the Janus-Pro module tree (scripts/reference/janus_torch.py, official
+tensor names, facts §1.1, §2.2) with small explicit dims.
+
+Default dims (image size S = 64, any multiple of 16 works):
+  language_model  Llama: vocab = tokenizer size rounded up to 64, hidden 192, 4 layers, 3 heads x 64,
+                  SwiGLU 512, RMSNorm 1e-6, RoPE theta 10000, untied lm_head
+  vision_model    SigLIP-style ViT: patch 16 on S x S -> (S/16)^2 tokens, width 128, 2 blocks, 4 heads,
+                  MLP ratio 4, final LayerNorm (+ the unused attn_pool, as in the official checkpoints)
+  aligner         128 -> 192 -> 192;  gen_aligner 8 -> 192 -> 192;  gen_head 192 -> 192 -> K
+  gen_vision_model VQ-16 layout: ch 32, ch_mult [1,1,1,2,2] (16x down), z 64, codebook K = 1024 x 8
+                  -> S/16 x S/16 codes per image
+  gen_embed       [K, 8]
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.normpath(os.path.join(HERE, "..", "reference")))
+
+import janus_torch as jt  # noqa: E402
+
+DIMS = dict(hidden=192, layers=4, heads=3, inter=512, vit_width=128, vit_layers=2, vit_heads=4,
+            vq_ch=32, vq_mult=[1, 1, 1, 2, 2], vq_z=64, codebook=1024, code_dim=8)
+
+
+def make_config(tokenizer_len, image_size=64, bos=None, eos=None, pad=None, dims=None):
+    d = dict(DIMS, **(dims or {}))
+    vocab = (tokenizer_len + 63) // 64 * 64
+    lm = jt.LMConfig(arch="llama", vocab_size=vocab, hidden_size=d["hidden"], intermediate_size=d["inter"],
+                     num_hidden_layers=d["layers"], num_attention_heads=d["heads"],
+                     num_key_value_heads=d["heads"], head_dim=d["hidden"] // d["heads"], rms_norm_eps=1e-6,
+                     rope_theta=10000.0, max_position_embeddings=1024, bos_token_id=bos, eos_token_id=eos,
+                     pad_token_id=pad)
+    vision = jt.VisionConfig(image_size=image_size, patch_size=16, width=d["vit_width"], layers=d["vit_layers"],
+                             heads=d["vit_heads"], mlp_ratio=4.0, select_layer=-1, with_attn_pool=True,
+                             model_name="siglip_shapes_patch16")
+    vq = jt.VQConfig(codebook_size=d["codebook"], codebook_embed_dim=d["code_dim"], z_channels=d["vq_z"],
+                     ch=d["vq_ch"], encoder_ch_mult=list(d["vq_mult"]), decoder_ch_mult=list(d["vq_mult"]),
+                     num_res_blocks=2, image_size=image_size)
+    return jt.JanusConfig(lm=lm, vision=vision, vq=vq, aligner_input_dim=d["vit_width"], gen_head_embed=d["hidden"])
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+if __name__ == "__main__":
+    cfg = make_config(539)
+    m = jt.MultiModalityCausalLM(cfg)
+    print("total params", count(m))
+    for n, c in m.named_children():
+        print(f"  {n:18s} {count(c):>10,d}")

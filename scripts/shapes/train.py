@@ -1,0 +1,324 @@
+"""Trains janus-shapes on the CPU (Debian python3-torch), reproducibly (fixed seeds, one process).
+
+Stage 1 (vq): the VQ-16-layout image tokenizer (gen_vision_model) on freshly drawn shape images
+  x [B,3,S,S] in [-1,1] -> encoder -> quant_conv -> [B,8,S/16,S/16] -> nearest L2-normalised codebook
+  row (K = 1024) -> post_quant_conv -> decoder -> [B,3,S,S]. Loss: L1 + L2 reconstruction + codebook
+  loss + 0.25 commitment (LlamaGen recipe, on L2-normalised latents); unused codes are re-seeded from
+  encoder outputs every 100 steps.
+Stage 2 (lm): VQ frozen. A pool of drawn images is encoded once to codes [n, N] (N = (S/16)^2). Then the
+  language model, SigLIP-style encoder, aligner, gen_embed, gen_aligner and gen_head train jointly on
+  (a) text -> image: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" (facts §5.1) then the codes
+      fed back as gen_aligner(gen_embed(code)); cross-entropy of gen_head on the N codes. 12% of the
+      prompts are replaced by the unconditional row (BOS, pads, BOI; facts §5.2) so CFG works;
+  (b) image -> caption: the understanding template with the default system prompt (facts §3.4) and the
+      image spliced in as BOI + N aligner(SigLIP) embeddings + EOI (facts §4.2); cross-entropy of lm_head
+      on " {caption}<｜end▁of▁sentence｜>".
+Export: config.json (multi_modality layout, explicit small dims), pytorch_model.bin (torch.save of
+  the official-name state dict, f32) into --model-dir, with the tokenizer files built first.
+
+Usage: /usr/bin/python3 scripts/shapes/train.py [--threads 1] [--vq-steps N] [--lm-steps N] [--quick]
+The intermediate checkpoints go to --work (default build-shapes/train, ignored by git).
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import blas_env
+
+blas_env.ensure(blas_env.threads_from_argv())
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import bpe_tokenizer as bpe
+import build_tokenizer
+import shapes_data as sd
+import shapes_model
+import templates
+from shapes_model import jt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def to_pixels(u8):
+    """uint8 [B,S,S,3] -> f32 [B,3,S,S] in [-1,1] (the reference's normalisation, facts §4.1 step 5)."""
+    x = torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255.0
+    return (x - 0.5) / 0.5
+
+
+def draw_batch(rng, n, size):
+    specs = [sd.random_spec(rng) for _ in range(n)]
+    return specs, np.stack([sd.draw(s, size, rng) for s in specs])
+
+
+def init_weights(model, seed):
+    """GPT-style init for the transformer parts (N(0, 0.02) linears/embeddings, zero biases), the VQ keeps
+    PyTorch's default conv init; gen_embed N(0,1)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in sorted(model.named_parameters(), key=lambda kv: kv[0]):
+            if name.startswith("gen_vision_model."):
+                continue
+            if name == "gen_embed.weight":
+                p.copy_(torch.randn(p.shape, generator=g))
+            elif p.dim() >= 2 or "pos_embed" in name or "latent" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.02)
+            elif name.endswith("bias"):
+                p.zero_()
+        # Residual output projections scaled down by depth (GPT-2).
+        L = model.cfg.lm.num_hidden_layers
+        for layer in model.language_model.model.layers:
+            layer.self_attn.o_proj.weight.mul_(1 / math.sqrt(2 * L))
+            layer.mlp.down_proj.weight.mul_(1 / math.sqrt(2 * L))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stage 1: VQ
+# ---------------------------------------------------------------------------------------------------
+
+def train_vq(model, args):
+    vq = model.gen_vision_model
+    torch.manual_seed(args.seed + 1)
+    with torch.no_grad():
+        vq.quantize.embedding.weight.copy_(torch.randn(vq.quantize.embedding.weight.shape))
+    rng = np.random.default_rng(args.seed + 1)
+    opt = torch.optim.Adam(vq.parameters(), lr=args.vq_lr, betas=(0.5, 0.9))
+    K = vq.cfg.codebook_size
+    usage = torch.zeros(K)
+    t0 = time.time()
+    for step in range(args.vq_steps):
+        lr = args.vq_lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.vq_steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        _, u8 = draw_batch(rng, args.vq_batch, args.image_size)
+        x = to_pixels(u8)
+        h = vq.encode_continuous(x)                                   # [B,8,g,g]
+        z_q, codes, _ = vq.quantize(h)
+        rec = vq.decode(z_q)
+        zn = F.normalize(h.permute(0, 2, 3, 1), dim=-1)
+        e = vq.quantize.normalized_codebook()[codes.reshape(-1)].view(zn.shape)
+        l_rec = (rec - x).abs().mean() + F.mse_loss(rec, x)
+        l_vq = F.mse_loss(e, zn.detach()) + 0.25 * F.mse_loss(zn, e.detach())
+        loss = l_rec + l_vq
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        usage += torch.bincount(codes.reshape(-1), minlength=K).float()
+        if (step + 1) % 100 == 0 and step + 1 < args.vq_steps * 0.8:
+            dead = (usage == 0).nonzero().reshape(-1)
+            if len(dead):  # re-seed unused codes from this batch's latents (plus a little noise)
+                with torch.no_grad():
+                    src = zn.reshape(-1, zn.shape[-1])
+                    pick = torch.randint(0, src.shape[0], (len(dead),), generator=torch.Generator().manual_seed(step))
+                    vq.quantize.embedding.weight[dead] = src[pick] + 0.01 * torch.randn(len(dead), src.shape[1])
+            usage.zero_()
+        if step % 50 == 0 or step == args.vq_steps - 1:
+            log(f"vq step {step}/{args.vq_steps} rec {l_rec.item():.4f} vq {l_vq.item():.4f} "
+                f"codes/batch {len(torch.unique(codes))} lr {lr:.2e} {time.time() - t0:.0f}s")
+    return time.time() - t0
+
+
+@torch.no_grad()
+def encode_pool(model, args):
+    rng = np.random.default_rng(args.seed + 2)
+    specs, imgs, codes = [], [], []
+    vq = model.gen_vision_model
+    for i in range(0, args.pool, 256):
+        s, u8 = draw_batch(rng, min(256, args.pool - i), args.image_size)
+        _, c, _ = vq.encode(to_pixels(u8))
+        specs += s
+        imgs.append(u8)
+        codes.append(c)
+    imgs, codes = np.concatenate(imgs), torch.cat(codes)
+    rec = vq.decode_code(codes[:64])
+    err = (rec - to_pixels(imgs[:64])).abs().mean().item()
+    log(f"pool: {len(specs)} images, {len(torch.unique(codes))} distinct codes used, "
+        f"recon L1 of the first 64 = {err:.4f}")
+    return specs, imgs, codes
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stage 2: LM (text -> image codes, image -> caption)
+# ---------------------------------------------------------------------------------------------------
+
+def pad_stack(seqs, H):
+    T = max(s.shape[0] for s in seqs)
+    out = torch.zeros(len(seqs), T, H)
+    mask = torch.zeros(len(seqs), T, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : s.shape[0]] = s
+        mask[i, : s.shape[0]] = 1
+    return out, mask
+
+
+def gen_batch(model, tok, specs, codes, idx, rng, p_uncond):
+    """Text -> image rows: embeds [B,T,H], mask [B,T], positions of the N predictions per row, targets."""
+    emb_tok = model.language_model.get_input_embeddings()
+    seqs, pos = [], []
+    N = codes.shape[1]
+    img_emb = model.prepare_gen_img_embeds(codes[idx, :-1].reshape(-1)).view(len(idx), N - 1, -1)
+    for b, i in enumerate(idx):
+        ids = templates.generation_ids(tok, sd.random_prompt(specs[i], rng))
+        if rng.random() < p_uncond:
+            ids = templates.uncond_ids(tok, ids)
+        L = len(ids)
+        seqs.append(torch.cat([emb_tok(torch.tensor(ids)), img_emb[b]], 0))
+        pos.append(torch.arange(L - 1, L - 1 + N))
+    x, mask = pad_stack(seqs, emb_tok.weight.shape[1])
+    return x, mask, torch.stack(pos), codes[idx].long()
+
+
+def und_batch(model, tok, specs, imgs, idx, rng, n_img_tokens):
+    """Image -> caption rows: embeds [B,T,H], mask, answer positions (flattened) and targets."""
+    emb_tok = model.language_model.get_input_embeddings()
+    img_id = tok.token_id(bpe.IMG)
+    _, al = model.image_features(to_pixels(imgs[idx]))              # [B,N,H]
+    seqs, rows, cols, tg = [], [], [], []
+    for b, i in enumerate(idx):
+        q = sd.QUESTIONS[rng.integers(len(sd.QUESTIONS))]
+        prompt = templates.understanding_ids(tok, q, n_img_tokens)
+        ans = tok.encode(templates.answer_text(sd.caption(specs[i])), add_bos=False)
+        ids = torch.tensor(prompt + ans)
+        e = emb_tok(ids)
+        m = ids == img_id
+        e = torch.where(m[:, None], torch.zeros_like(e), e)
+        e = e.index_put((m.nonzero().reshape(-1),), al[b])
+        seqs.append(e)
+        P = len(prompt)
+        rows += [b] * len(ans)
+        cols += list(range(P - 1, P - 1 + len(ans)))
+        tg += ans
+    x, mask = pad_stack(seqs, emb_tok.weight.shape[1])
+    return x, mask, torch.tensor(rows), torch.tensor(cols), torch.tensor(tg)
+
+
+def train_lm(model, tok, pool, args):
+    specs, imgs, codes = pool
+    torch.manual_seed(args.seed + 3)
+    rng = np.random.default_rng(args.seed + 3)
+    for p in model.gen_vision_model.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():  # start gen_embed from the VQ's (normalised) codebook: a meaningful init
+        model.gen_embed.weight.copy_(model.gen_vision_model.quantize.normalized_codebook() * 2.0)
+    params = [p for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lm_lr, betas=(0.9, 0.98))
+    n_img = model.cfg.vision.num_patches()
+    lm = model.language_model
+    t0 = time.time()
+    for step in range(args.lm_steps):
+        lr = args.lm_lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / args.lm_steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        gi = rng.integers(len(specs), size=args.gen_batch)
+        x, mask, pos, tgt = gen_batch(model, tok, specs, codes, gi, rng, args.p_uncond)
+        h, _ = lm.model(inputs_embeds=x, attention_mask=mask)
+        hp = h.gather(1, pos[:, :, None].expand(-1, -1, h.shape[-1]))
+        logits = model.gen_head(hp)
+        l_gen = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
+        ui = rng.integers(len(specs), size=args.und_batch)
+        x, mask, rows, cols, tg = und_batch(model, tok, specs, imgs, ui, rng, n_img)
+        h, _ = lm.model(inputs_embeds=x, attention_mask=mask)
+        l_und = F.cross_entropy(lm.lm_head(h[rows, cols]), tg)
+        loss = l_gen + l_und
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % 50 == 0 or step == args.lm_steps - 1:
+            log(f"lm step {step}/{args.lm_steps} gen {l_gen.item():.4f} und {l_und.item():.4f} lr {lr:.2e} "
+                f"{time.time() - t0:.0f}s")
+    return time.time() - t0
+
+
+# ---------------------------------------------------------------------------------------------------
+
+def export(model, model_dir, meta):
+    cfg = model.cfg.to_hf_dict(torch_dtype="float32")
+    cfg["janus_shapes"] = meta
+    with open(os.path.join(model_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+    S = model.cfg.vision.image_size
+    pre = {"background_color": [127, 127, 127], "do_normalize": True, "image_mean": [0.5, 0.5, 0.5],
+           "image_processor_type": "VLMImageProcessor", "image_size": S, "image_std": [0.5, 0.5, 0.5],
+           "min_size": 14, "processor_class": "VLChatProcessor", "rescale_factor": 0.00392156862745098}
+    with open(os.path.join(model_dir, "preprocessor_config.json"), "w") as f:
+        json.dump(pre, f, indent=2)
+        f.write("\n")
+    sdict = jt.janus_state_dict(model)
+    jt.save_torch_bin({k: v.float() for k, v in sdict.items()}, os.path.join(model_dir, "pytorch_model.bin"))
+    log(f"exported to {model_dir}: {os.path.getsize(os.path.join(model_dir, 'pytorch_model.bin')) / 1e6:.2f} MB")
+
+
+def build_model(tok, image_size, seed):
+    cfg = shapes_model.make_config(len(tok), image_size, bos=tok.token_id(bpe.BOS), eos=tok.token_id(bpe.EOS),
+                                   pad=tok.token_id(bpe.PAD))
+    torch.manual_seed(seed)
+    model = jt.MultiModalityCausalLM(cfg)
+    init_weights(model, seed)
+    return model
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
+    ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
+    ap.add_argument("--stage", choices=["all", "vq", "lm"], default="all")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=20261129)
+    ap.add_argument("--image-size", type=int, default=64)
+    ap.add_argument("--vq-steps", type=int, default=1500)
+    ap.add_argument("--vq-batch", type=int, default=16)
+    ap.add_argument("--vq-lr", type=float, default=1e-3)
+    ap.add_argument("--pool", type=int, default=20000)
+    ap.add_argument("--lm-steps", type=int, default=2500)
+    ap.add_argument("--gen-batch", type=int, default=32)
+    ap.add_argument("--und-batch", type=int, default=16)
+    ap.add_argument("--lm-lr", type=float, default=2e-3)
+    ap.add_argument("--p-uncond", type=float, default=0.12)
+    ap.add_argument("--quick", action="store_true", help="tiny smoke run (a few steps, small pool)")
+    args = ap.parse_args()
+    if args.quick:
+        args.vq_steps, args.lm_steps, args.pool = 3, 3, 300
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.work, exist_ok=True)
+    os.makedirs(args.model_dir, exist_ok=True)
+    t_all = time.time()
+    build_tokenizer.main_with_out(args.model_dir)
+    tok = bpe.Tokenizer(os.path.join(args.model_dir, "tokenizer.json"))
+    model = build_model(tok, args.image_size, args.seed)
+    vq_path = os.path.join(args.work, "vq.pt")
+    times = {}
+    if args.stage in ("all", "vq"):
+        times["vq_s"] = round(train_vq(model, args))
+        torch.save(model.gen_vision_model.state_dict(), vq_path)
+        if args.stage == "vq":
+            return
+    else:
+        model.gen_vision_model.load_state_dict(torch.load(vq_path))
+    model.gen_vision_model.eval()
+    t = time.time()
+    pool = encode_pool(model, args)
+    times["pool_s"] = round(time.time() - t)
+    times["lm_s"] = round(train_lm(model, tok, pool, args))
+    torch.save(model.state_dict(), os.path.join(args.work, "model.pt"))
+    times["total_s"] = round(time.time() - t_all)
+    meta = {"recipe": "scripts/shapes/train.py", "seed": args.seed, "threads": args.threads,
+            "vq_steps": args.vq_steps, "lm_steps": args.lm_steps, "pool": args.pool, "times": times}
+    export(model, args.model_dir, meta)
+    log(f"done: {times}")
+
+
+if __name__ == "__main__":
+    main()
