@@ -555,9 +555,9 @@ class Upsample(nn.Module):
         self.conv = nn.Conv2d(c, c, 3, 1, 1)
 
     def forward(self, x):
-        if x.dtype != torch.float32:  # the reference's quirk (facts §6.6): fp32 interpolate, cast to bf16
+        if x.dtype == torch.bfloat16:  # the reference interpolates non-fp32 input in fp32 and casts to bf16
             x = F.interpolate(x.to(torch.float), scale_factor=2.0, mode="nearest").to(torch.bfloat16)
-        else:
+        else:  # (facts §6.6; it breaks fp16 — here any other dtype stays as is, nearest copy is exact)
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         return self.conv(x)
 
