@@ -124,7 +124,10 @@ def write_hf_converted(model, cfg, out_dir):
                       "latent_channels": q.z_channels, "base_channels": q.ch, "channel_multiplier": list(q.decoder_ch_mult),
                       "num_res_blocks": q.num_res_blocks, "in_channels": 3, "out_channels": 3, "double_latent": False,
                       "projection_dim": cfg.lm.hidden_size, "num_hidden_layers": 2, "hidden_act": "gelu",
-                      "image_token_embed_dim": cfg.image_token_embed(), "num_patches": q.grid()},
+                      "image_token_embed_dim": cfg.image_token_embed(), "num_patches": q.grid(),
+                      # extra key (not in transformers' JanusVQVAEConfig, which derives the size from
+                      # vision_config image_size / patch_size): the generated image size, default 384
+                      "image_size": q.image_size},
     }
     write_json(os.path.join(out_dir, "config.json"), config)
     write_json(os.path.join(out_dir, "generation_config.json"),
