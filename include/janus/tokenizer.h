@@ -36,7 +36,7 @@ struct TokenizerImpl;
 
 class Tokenizer {
 public:
-    // Loads `path`: a tokenizer.json file, or a directory holding tokenizer.json (and optionally
+    // Loads `path`: a tokenizer.json(.gz) file, or a directory holding tokenizer.json(.gz) (and optionally
     // tokenizer_config.json, special_tokens_map.json, config.json, which are read for BOS/EOS/PAD,
     // add_bos_token and the chat template). Throws janus::Error naming the file and JSON path.
     static Tokenizer load(const std::string& path);
@@ -58,7 +58,8 @@ public:
     // Same, also returning the token strings (vocabulary spellings).
     std::vector<int32_t> encode_with_tokens(std::string_view text, bool add_special,
                                             std::vector<std::string>* tokens) const;
-    // Ids → text. skip_special drops special added tokens (e.g. BOS/EOS). Unknown ids throw.
+    // Ids → text. skip_special drops special added tokens (e.g. BOS/EOS). Ids outside the
+    // vocabulary are skipped (as the reference does; LM heads are often wider than the vocabulary).
     std::string decode(std::span<const int32_t> ids, bool skip_special = true) const;
 
     std::optional<int32_t> token_to_id(std::string_view token) const;

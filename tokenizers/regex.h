@@ -1,0 +1,34 @@
+// Oniguruma-backed regex for the tokenizer's Split / ByteLevel / Replace components. Oniguruma with
+// its default (Ruby) syntax and UTF-8 encoding is the engine the Hugging Face `tokenizers` library
+// uses, so `\p{L}`, `\s`, `(?!\S)`, `(?i:...)` and `$` behave identically. Input must be valid UTF-8.
+#pragma once
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace janus::tok_detail {
+
+class Regex {
+public:
+    // Throws janus::Error("<where>: regex ... does not compile: <onig message>").
+    Regex(const std::string& pattern, const std::string& where);
+    ~Regex();
+    Regex(const Regex&) = delete;
+    Regex& operator=(const Regex&) = delete;
+
+    // All non-overlapping matches [start, end) in byte offsets, scanning left to right; an empty
+    // match advances by one character (as the onig crate's find_iter does).
+    void find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const;
+    const std::string& pattern() const { return pattern_; }
+
+private:
+    std::string pattern_;
+    void* re_ = nullptr;  // OnigRegex
+};
+
+// Escapes a literal string so that it matches itself in an Oniguruma pattern.
+std::string regex_escape(std::string_view s);
+
+}  // namespace janus::tok_detail
