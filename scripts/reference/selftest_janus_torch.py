@@ -4,6 +4,9 @@ shared): Llama/Qwen2 forward (GQA, biases, RoPE pairing i <-> i+d/2, llama3 freq
 MLP projectors, VQ decoder + encoder pieces (GroupNorm, convs, attention, up/down-sampling), the CFG loop
 with KV cache vs full recomputation, and the safetensors writer round trip.
 
+Also checks the real-dimension SigLIP-L/16 and VQ-16 trees have exactly the parameter counts of facts §2.5
+(builds them: ~1.5 GB RAM, ~10 s; --skip-real-counts skips that).
+
 Run: /usr/bin/python3 scripts/reference/selftest_janus_torch.py   (prints one line per check, exits 1 on failure)
 """
 import math
@@ -342,6 +345,20 @@ def main():
     print(f"{'ok  ' if ok else 'FAIL'} safetensors writer round trip")
     if not ok:
         FAIL.append("safetensors")
+    # structure: parameter counts of the real-dimension SigLIP and VQ-16 trees == facts §2.5 (exact)
+    if "--skip-real-counts" not in sys.argv:
+        def cnt(mod, pre=""):
+            return sum(v.numel() for k, v in mod.state_dict().items() if k.startswith(pre))
+        v = jt.CLIPVisionTower(jt.VisionConfig())
+        q = jt.VQModel(jt.VQConfig())
+        got = [cnt(v) - cnt(v, "vision_tower.attn_pool"), cnt(v, "vision_tower.attn_pool"), cnt(q, "encoder"),
+               cnt(q, "decoder"), cnt(q, "quantize.embedding"), cnt(q, "quant_conv") + cnt(q, "post_quant_conv"),
+               cnt(q, "quantize.codebook_used")]
+        want = [303688704, 12595200, 29298176, 42449795, 131072, 4360, 65536]
+        ok = got == want
+        print(f"{'ok  ' if ok else 'FAIL'} real-dimension parameter counts (SigLIP, attn_pool, VQ enc/dec/...) {got}")
+        if not ok:
+            FAIL.append("param counts")
     print("FAILED: " + ", ".join(FAIL) if FAIL else "all self-checks passed")
     sys.exit(1 if FAIL else 0)
 
