@@ -18,13 +18,25 @@ if(NOT JANUS_CUDA STREQUAL "OFF")
   endif()
 endif()
 if(JANUS_HAVE_CUDA)
+  # CMake 3.25 does not know nvcc's C++20 flag (nvcc >= 12 has it); the shared headers need C++20.
+  if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION OR CMAKE_CUDA20_STANDARD_COMPILE_OPTION STREQUAL "")
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  endif()
   set(CMAKE_CUDA_STANDARD 20)
   file(GLOB JANUS_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/cuda/*.cu
        ${CMAKE_SOURCE_DIR}/kernels/cuda/*.cpp)
   add_library(janus_cuda STATIC ${JANUS_CUDA_SOURCES})
   target_include_directories(janus_cuda PUBLIC ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR})
-  target_link_libraries(janus_cuda PUBLIC CUDA::cudart CUDA::cublas CUDA::cublasLt)
-  target_compile_options(janus_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -lineinfo>)
+  # Static cudart: a binary runs on machines without libcudart.so and, with no driver, simply finds
+  # no device (cuda_device_count() == 0). cuBLAS is the only shared CUDA library needed at run time.
+  target_link_libraries(janus_cuda PUBLIC CUDA::cudart_static CUDA::cublas CUDA::cublasLt)
+  target_compile_options(janus_cuda PRIVATE
+    $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda -lineinfo>)
+  # JANUS_CUDA_TIME_COMPILE=ON prints per-phase nvcc times (for keeping the CUDA build lean).
+  if(JANUS_CUDA_TIME_COMPILE)
+    target_compile_options(janus_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--time=${CMAKE_BINARY_DIR}/nvcc-time.csv>)
+  endif()
   message(STATUS "janus: CUDA backend ON (archs ${JANUS_CUDA_ARCHS})")
 else()
   message(STATUS "janus: CUDA backend OFF")
