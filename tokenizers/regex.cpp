@@ -26,7 +26,7 @@ Regex::Regex(const std::string& pattern, const std::string& where) : pattern_(pa
     OnigRegex re = nullptr;
     OnigErrorInfo einfo;
     const auto* p = reinterpret_cast<const OnigUChar*>(pattern.data());
-    int r = onig_new(&re, p, p + pattern.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8, ONIG_SYNTAX_RUBY, &einfo);
+    int r = onig_new(&re, p, p + pattern.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8, ONIG_SYNTAX_ONIGURUMA, &einfo);
     if (r != ONIG_NORMAL) {
         OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
         onig_error_code_to_str(msg, r, &einfo);

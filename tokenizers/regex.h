@@ -1,6 +1,8 @@
 // Oniguruma-backed regex for the tokenizer's Split / ByteLevel / Replace components. Oniguruma with
-// its default (Ruby) syntax and UTF-8 encoding is the engine the Hugging Face `tokenizers` library
-// uses, so `\p{L}`, `\s`, `(?!\S)`, `(?i:...)` and `$` behave identically. Input must be valid UTF-8.
+// its default syntax (ONIG_SYNTAX_ONIGURUMA, options none) and UTF-8 encoding is exactly what the
+// Hugging Face `tokenizers` library compiles its patterns with (the onig crate's Regex::new), so
+// `\p{L}`, `\s` (Unicode White_Space, without U+FEFF), `(?!\S)`, `(?i:...)` and `$` (also before a
+// newline) behave identically. Input must be valid UTF-8.
 #pragma once
 #include <memory>
 #include <string>
