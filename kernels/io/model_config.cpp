@@ -89,20 +89,31 @@ JanusConfig parse_janus(const nlohmann::json& j, const std::string& source) {
     const std::string vsrc = source + " vision_config.params";
     c.vision.cls = get_str(vc, "cls", c.vision.cls, source + " vision_config");
     c.vision.model_name = get_str(vp, "model_name", c.vision.model_name, vsrc);
-    if (c.vision.model_name != "siglip_large_patch16_384")
-        throw Error(vsrc + ": vision model '" + c.vision.model_name +
-                    "' is not supported (only siglip_large_patch16_384, used by Janus and Janus-Pro)");
     c.vision.image_size = get_int(vp, "image_size", 384, vsrc);
     c.vision.select_layer = get_int(vp, "select_layer", -1, vsrc);
     c.vision.select_feature = get_str(vp, "select_feature", "same", vsrc);
+    int64_t full_depth = 24;
+    if (c.vision.model_name != "siglip_large_patch16_384") {
+        if (!vp.contains("width") || !vp.contains("layers") || !vp.contains("heads"))
+            throw Error(vsrc + ": vision model '" + c.vision.model_name +
+                        "' is not supported (only siglip_large_patch16_384, used by Janus and Janus-Pro; test "
+                        "models may instead give width, layers, heads, mlp_ratio and patch_size)");
+        c.vision.width = get_int(vp, "width", 0, vsrc);
+        full_depth = get_int(vp, "layers", 0, vsrc);
+        c.vision.heads = get_int(vp, "heads", 0, vsrc);
+        c.vision.patch_size = get_int(vp, "patch_size", 16, vsrc);
+        c.vision.mlp_dim = int64_t(double(c.vision.width) * get_double(vp, "mlp_ratio", 4.0, vsrc));
+        check_positive(c.vision.width, "width", vsrc);
+        check_positive(c.vision.heads, "heads", vsrc);
+        check_positive(c.vision.patch_size, "patch_size", vsrc);
+    }
     // select_layer <= 0 keeps layers + k + 1 blocks, k > 0 keeps k blocks (facts §1.3).
-    const int64_t full_depth = 24;
     c.vision.depth = c.vision.select_layer <= 0 ? full_depth + c.vision.select_layer + 1 : c.vision.select_layer;
     if (c.vision.depth <= 0 || c.vision.depth > full_depth)
         throw Error(vsrc + ": select_layer " + std::to_string(c.vision.select_layer) + " leaves no valid block count");
     check_positive(c.vision.image_size, "image_size", vsrc);
     if (c.vision.image_size % c.vision.patch_size)
-        throw Error(vsrc + ": image_size " + std::to_string(c.vision.image_size) + " is not a multiple of 16");
+        throw Error(vsrc + ": image_size " + std::to_string(c.vision.image_size) + " is not a multiple of the patch size");
 
     auto projector = [&](const char* key, int64_t in_dim) {
         const nlohmann::json& pc = sub(j, key);
@@ -128,6 +139,30 @@ JanusConfig parse_janus(const nlohmann::json& j, const std::string& source) {
     c.gen_vision.cls = get_str(gv, "cls", c.gen_vision.cls, source + " gen_vision_config");
     c.gen_vision.image_token_size = get_int(gvp, "image_token_size", 16384, source + " gen_vision_config.params");
     c.gen_vision.n_embed = get_int(gvp, "n_embed", 8, source + " gen_vision_config.params");
+    {
+        const std::string gsrc = source + " gen_vision_config.params";
+        GenVisionConfig& g = c.gen_vision;
+        g.image_token_size = get_int(gvp, "codebook_size", g.image_token_size, gsrc);
+        g.n_embed = get_int(gvp, "codebook_embed_dim", g.n_embed, gsrc);
+        g.ch = get_int(gvp, "ch", g.ch, gsrc);
+        g.z_channels = get_int(gvp, "z_channels", g.z_channels, gsrc);
+        g.num_res_blocks = get_int(gvp, "num_res_blocks", g.num_res_blocks, gsrc);
+        auto mult = [&](const char* key, std::vector<int64_t>& out) {
+            auto it = gvp.find(key);
+            if (it == gvp.end()) return;
+            if (!it->is_array() || it->empty() || it->size() > 8) wrong_type(gsrc, key, *it, "a list of 1-8 integers");
+            out.clear();
+            for (const auto& v : *it) {
+                if (!v.is_number_integer() || v.get<int64_t>() <= 0) wrong_type(gsrc, key, *it, "a list of positive integers");
+                out.push_back(v.get<int64_t>());
+            }
+        };
+        mult("encoder_ch_mult", g.encoder_ch_mult);
+        mult("decoder_ch_mult", g.decoder_ch_mult);
+        check_positive(g.ch, "ch", gsrc);
+        check_positive(g.z_channels, "z_channels", gsrc);
+        check_positive(g.num_res_blocks, "num_res_blocks", gsrc);
+    }
     check_positive(c.gen_vision.image_token_size, "image_token_size", source + " gen_vision_config.params");
     check_positive(c.gen_vision.n_embed, "n_embed", source + " gen_vision_config.params");
     c.gen_aligner = projector("gen_aligner_config", c.gen_vision.n_embed);

@@ -61,7 +61,9 @@ struct LanguageConfig {
     }
 };
 
-// Janus sub-models. SigLIP dims come from the model_name table (only siglip_large_patch16_384).
+// Janus sub-models. SigLIP dims come from the model_name table (siglip_large_patch16_384); for any
+// other model_name (tiny test models) janus.cpp reads width, layers, heads, mlp_ratio and
+// patch_size from vision_config.params.
 struct JanusVisionConfig {
     std::string cls = "CLIPVisionTower";
     std::string model_name = "siglip_large_patch16_384";
@@ -86,6 +88,14 @@ struct GenVisionConfig {  // VQ-16: hyper-parameters are hard-coded in the refer
     std::string cls = "VQ-16";
     int64_t image_token_size = 16384;  // codebook size
     int64_t n_embed = 8;               // code dim
+    // VQ_16() defaults. Official configs never set these; janus.cpp reads them from
+    // gen_vision_config.params (ch, z_channels, encoder_ch_mult, decoder_ch_mult, num_res_blocks,
+    // codebook_size, codebook_embed_dim) so tiny test models can shrink the VQ model.
+    int64_t ch = 128;
+    int64_t z_channels = 256;
+    std::vector<int64_t> encoder_ch_mult = {1, 1, 2, 2, 4};
+    std::vector<int64_t> decoder_ch_mult = {1, 1, 2, 2, 4};
+    int64_t num_res_blocks = 2;  // encoder; the decoder uses num_res_blocks + 1
 };
 struct GenHeadConfig {
     std::string cls = "vision_head";

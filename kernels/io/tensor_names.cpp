@@ -88,11 +88,11 @@ void projector(Builder& b, const std::string& prefix, const MlpProjectorConfig& 
 }
 
 // VQ-16 (LlamaGen VQModel, facts §1.5): ch 128, ch_mult [1,1,2,2,4], z 256, 2 res blocks per
-// encoder level and 3 per decoder level, attention at the 512-channel level and in each mid.
+// encoder level and 3 per decoder level, attention at the lowest-resolution level (the last
+// encoder level, the first decoder level) and in each mid.
 void vq16(Builder& b, const GenVisionConfig& g) {
     const std::string p = "gen_vision_model.";
-    const int64_t ch = 128, z = 256;
-    const int64_t mult[5] = {1, 1, 2, 2, 4};
+    const int64_t ch = g.ch, z = g.z_channels;
     auto res = [&](const std::string& r, int64_t cin, int64_t cout) {
         b.norm(r + ".norm1", cin);
         b.conv(r + ".conv1", cout, cin, 3);
@@ -112,19 +112,21 @@ void vq16(Builder& b, const GenVisionConfig& g) {
     b.part = "vq.encoder";
     b.used = false;
     {
+        const std::vector<int64_t>& mult = g.encoder_ch_mult;
+        const int levels = int(mult.size());
         const std::string e = p + "encoder.";
         b.conv(e + "conv_in", ch, 3, 3);
         int64_t block_in = ch;
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < levels; i++) {
             const std::string l = e + "conv_blocks." + std::to_string(i);
-            block_in = ch * (i == 0 ? 1 : mult[i - 1]);
-            const int64_t block_out = ch * mult[i];
-            for (int r = 0; r < 2; r++) {
+            block_in = ch * (i == 0 ? 1 : mult[size_t(i - 1)]);
+            const int64_t block_out = ch * mult[size_t(i)];
+            for (int64_t r = 0; r < g.num_res_blocks; r++) {
                 res(l + ".res." + std::to_string(r), block_in, block_out);
                 block_in = block_out;
-                if (i == 4) attn(l + ".attn." + std::to_string(r), block_in);
+                if (i == levels - 1) attn(l + ".attn." + std::to_string(r), block_in);
             }
-            if (i != 4) b.conv(l + ".downsample.conv", block_in, block_in, 3);
+            if (i != levels - 1) b.conv(l + ".downsample.conv", block_in, block_in, 3);
         }
         mid(e + "mid", block_in);
         b.norm(e + "norm_out", block_in);
@@ -133,19 +135,21 @@ void vq16(Builder& b, const GenVisionConfig& g) {
     b.part = "vq.decoder";
     b.used = true;
     {
+        const std::vector<int64_t>& mult = g.decoder_ch_mult;
+        const int levels = int(mult.size());
         const std::string d = p + "decoder.";
-        int64_t block_in = ch * mult[4];
+        int64_t block_in = ch * mult.back();
         b.conv(d + "conv_in", block_in, z, 3);
         mid(d + "mid", block_in);
-        for (int i = 0; i < 5; i++) {
+        for (int i = 0; i < levels; i++) {
             const std::string l = d + "conv_blocks." + std::to_string(i);
-            const int64_t block_out = ch * mult[4 - i];
-            for (int r = 0; r < 3; r++) {
+            const int64_t block_out = ch * mult[size_t(levels - 1 - i)];
+            for (int64_t r = 0; r < g.num_res_blocks + 1; r++) {
                 res(l + ".res." + std::to_string(r), block_in, block_out);
                 block_in = block_out;
                 if (i == 0) attn(l + ".attn." + std::to_string(r), block_in);
             }
-            if (i != 4) b.conv(l + ".upsample.conv", block_in, block_in, 3);
+            if (i != levels - 1) b.conv(l + ".upsample.conv", block_in, block_in, 3);
         }
         b.norm(d + "norm_out", block_in);
         b.conv(d + "conv_out", 3, block_in, 3);
@@ -155,7 +159,7 @@ void vq16(Builder& b, const GenVisionConfig& g) {
     b.conv(p + "quant_conv", g.n_embed, z, 1);
     b.conv(p + "post_quant_conv", z, g.n_embed, 1);
     b.used = false;
-    b.add(p + "quantize.codebook_used", {65536}, /*optional=*/true);  // training statistic
+    b.add(p + "quantize.codebook_used", {65536}, /*optional=*/true);  // training statistic, fixed size
     b.used = true;
 }
 

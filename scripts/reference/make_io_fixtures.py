@@ -170,8 +170,12 @@ def torch_zip_with_pickle(path, pkl_bytes):
 
 def main():
     torch.manual_seed(1234)
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+    # Regenerate everything this script owns; tests/data/io/configs/ is hand-written and kept.
+    os.makedirs(OUT, exist_ok=True)
+    for entry in os.listdir(OUT):
+        if entry != "configs":
+            path = os.path.join(OUT, entry)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     os.makedirs(BAD)
     golden = {}
 
@@ -258,6 +262,37 @@ def main():
         with open(os.path.join(d, index), "w") as f:
             json.dump({"metadata": {"total_size": total}, "weight_map": wm}, f, indent=2)
         record("sharded_" + kind, collections.OrderedDict(list(s1.items()) + list(s2.items())))
+
+    # `janus info` inputs: a tiny Llama with one tensor missing, one unexpected and one mis-shaped,
+    # and a model whose config names an unsupported architecture.
+    d = os.path.join(OUT, "info_llama")
+    os.makedirs(d)
+    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 8, "intermediate_size": 16,
+           "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 16,
+           "max_position_embeddings": 64, "torch_dtype": "bfloat16"}
+    json.dump(cfg, open(os.path.join(d, "config.json"), "w"), indent=2)
+    t = collections.OrderedDict()
+    t["model.embed_tokens.weight"] = torch.randn(16, 8).bfloat16()
+    for i in range(2):
+        p = "model.layers.%d." % i
+        t[p + "input_layernorm.weight"] = torch.ones(8).bfloat16()
+        t[p + "self_attn.q_proj.weight"] = torch.randn(8, 8).bfloat16()
+        t[p + "self_attn.k_proj.weight"] = torch.randn(4, 8).bfloat16()
+        t[p + "self_attn.v_proj.weight"] = torch.randn(4, 8).bfloat16()
+        t[p + "self_attn.o_proj.weight"] = torch.randn(8, 8).bfloat16()
+        t[p + "post_attention_layernorm.weight"] = torch.ones(8).bfloat16()
+        t[p + "mlp.gate_proj.weight"] = torch.randn(16, 8).bfloat16()
+        if i == 0:
+            t[p + "mlp.up_proj.weight"] = torch.randn(16, 8).bfloat16()
+        t[p + "mlp.down_proj.weight"] = torch.randn(8, 16).bfloat16()
+    t["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.randn(2)
+    t["model.norm.weight"] = torch.ones(9).bfloat16()
+    t["lm_head.weight"] = torch.randn(16, 8).bfloat16()
+    write_safetensors(os.path.join(d, "model.safetensors"), t, metadata={"format": "pt"})
+    d = os.path.join(OUT, "info_unknown_arch")
+    os.makedirs(d)
+    json.dump({"architectures": ["MistralForCausalLM"], "model_type": "mistral"}, open(os.path.join(d, "config.json"), "w"))
+    write_safetensors(os.path.join(d, "model.safetensors"), {"x": torch.zeros(2)})
 
     # -----------------------------------------------------------------------------------------
     # malformed fixtures
