@@ -2,15 +2,14 @@
 // SC'11; the Random123 algorithm), usable from plain C++ and from CUDA device code, so that a seed
 // means the same thing on the CPU and the GPU.
 //
-// Convention for sampling (used by the CPU and CUDA samplers alike):
+// Convention for sampling (text/rng.h's CounterRng on the CPU and the CUDA sampler alike):
 //   key     = { seed & 0xffffffff, seed >> 32 }                         (64-bit user seed)
-//   counter = { step & 0xffffffff, step >> 32, row, lane }
-//     step: the decode step (token index within the generation, 0-based),
-//     row:  the sequence/image row being sampled (0-based, after CFG combining),
-//     lane: which draw within (step, row) — 0 for the one uniform a categorical sample needs.
-//   uniform = (word0 >> 8) · 2⁻²⁴, a float in [0, 1) with 24 random bits (exact in f32).
-// Every (seed, step, row) gives one independent uniform; nothing is carried from step to step, so a
-// generation can be resumed or split across devices and still draw the same numbers.
+//   counter = { step & 0xffffffff, step >> 32, stream & 0xffffffff, stream >> 32 }
+//     step:   index of the token being generated within its sequence (0-based),
+//     stream: which sequence (request id, or image row after CFG combining).
+//   uniform = ((word0 << 21) | (word1 >> 11)) · 2⁻⁵³, a double in [0, 1) with 53 random bits.
+// Every (seed, stream, step) gives one independent uniform; nothing is carried from step to step, so
+// a generation can be resumed, re-batched or split across devices and still draw the same numbers.
 //
 // The header needs no CUDA: when compiled by nvcc the functions are __host__ __device__.
 #pragma once
@@ -66,14 +65,18 @@ JANUS_HD U32x4 philox4x32(U32x4 counter, U32x2 key, int rounds = 10) {
     return counter;
 }
 
-// 24 random bits → float in [0, 1).
-JANUS_HD float u32_to_uniform(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }
+// 53 random bits from two words → double in [0, 1).
+JANUS_HD double u32x2_to_uniform53(uint32_t w0, uint32_t w1) {
+    uint64_t x = (uint64_t(w0) << 21) | (uint64_t(w1) >> 11);
+    return double(x) * (1.0 / 9007199254740992.0);
+}
 
-// The sampling uniform for (seed, step, row, lane) under the convention above.
-JANUS_HD float sample_uniform(uint64_t seed, uint64_t step, uint32_t row, uint32_t lane = 0) {
-    U32x4 c{{uint32_t(step), uint32_t(step >> 32), row, lane}};
+// The sampling uniform for (seed, stream, step) under the convention above.
+JANUS_HD double sample_uniform(uint64_t seed, uint64_t stream, uint64_t step) {
+    U32x4 c{{uint32_t(step), uint32_t(step >> 32), uint32_t(stream), uint32_t(stream >> 32)}};
     U32x2 k{{uint32_t(seed), uint32_t(seed >> 32)}};
-    return u32_to_uniform(philox4x32(c, k).v[0]);
+    U32x4 w = philox4x32(c, k);
+    return u32x2_to_uniform53(w.v[0], w.v[1]);
 }
 
 }  // namespace janus::philox

@@ -1,8 +1,9 @@
-// CUDA sampling kernels (semantics in kernels/cuda/cuda_sampling.h): CFG combine over logits[2P, V]
-// and one categorical draw per row of logits[R, V] with temperature, top-k, top-p and a Philox4x32-10
-// uniform. One 1024-thread block per row; the top-k / top-p thresholds are found exactly by a
-// bit-by-bit search over the order-preserving integer image of the f32 values (32 counting passes,
-// no sort), the draw by a chunked prefix sum in token-id order.
+// CUDA sampling kernels (semantics in kernels/cuda/cuda_sampling.h): CFG combine over logits[2P, V],
+// and one draw per row of logits[R, V] reproducing text/sampling.cpp without a sort. One 1024-thread
+// block per row. Candidates are ranked by a 64-bit key (order-preserving image of the logit, then the
+// inverted id), so "the first n candidates in the CPU's sorted order" is "key >= t" for one t; the
+// top-k cut, the top-p cut and the drawn token are each found exactly by fixing t's 64 bits from the
+// top down, one counting/summing pass over the row per bit (double sums, exp cached in scratch).
 #include "kernels/cuda/cuda_backend_impl.h"
 #include "kernels/cuda/cuda_sampling.h"
 #include "kernels/philox.h"
@@ -32,131 +33,139 @@ __global__ void cfg_kernel(float* out, const float* logits, int64_t P, int64_t V
 struct SampleArgs {
     const float* logits;
     int32_t* tokens;
+    double* e;  // scratch [R, V]: exp(z − z_max) of the valid candidates, 0 elsewhere
     int64_t V;
     float inv_temp;
     int top_k;
-    float top_p;
-    uint64_t seed, step;
+    float top_p, min_p;
+    uint64_t seed, stream0, step;
     bool greedy;
 };
 
+// The CPU's candidate order as one integer: larger = earlier (higher logit, then lower id).
+__device__ __forceinline__ uint64_t rank_key(float x, int64_t v) {
+    return (uint64_t(order_key(x)) << 32) | uint64_t(0xffffffffu - uint32_t(v));
+}
+__device__ __forceinline__ int32_t id_of(uint64_t key) { return int32_t(0xffffffffu - uint32_t(key)); }
+
+__device__ double block_sum_d(double v, double* sh) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) sh[warp] = v;
+    __syncthreads();
+    double t = lane < nw ? sh[lane] : 0.0;
+    for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
+    __syncthreads();
+    return t;
+}
+template <bool MAX>
+__device__ uint64_t block_ext_u64(uint64_t v, uint64_t* sh) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int o = 16; o > 0; o >>= 1) {
+        uint64_t w = __shfl_xor_sync(0xffffffffu, v, o);
+        v = MAX ? (w > v ? w : v) : (w < v ? w : v);
+    }
+    if (lane == 0) sh[warp] = v;
+    __syncthreads();
+    uint64_t t = lane < nw ? sh[lane] : (MAX ? 0ull : ~0ull);
+    for (int o = 16; o > 0; o >>= 1) {
+        uint64_t w = __shfl_xor_sync(0xffffffffu, t, o);
+        t = MAX ? (w > t ? w : t) : (w < t ? w : t);
+    }
+    __syncthreads();
+    return t;
+}
+
+// Largest t (64-bit) with pred(Σ_{v : in(v), key(v) >= t} w(v)), for a predicate that holds at t = 0
+// or never; the sum only falls as t grows, so the bits can be fixed from the top down.
+template <class In, class W, class Pred>
+__device__ uint64_t search_threshold(const float* x, int64_t V, In in, W w, Pred pred, double* sh) {
+    uint64_t t = 0;
+    for (int bit = 63; bit >= 0; bit--) {
+        uint64_t cand = t | (1ull << bit);
+        double s = 0.0;
+        for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
+            if (in(v) && rank_key(x[v], v) >= cand) s += w(v);
+        if (pred(block_sum_d(s, sh))) t = cand;
+    }
+    return t;
+}
+
 __global__ void __launch_bounds__(kSampleThreads) sample_kernel(SampleArgs a) {
-    __shared__ float red[32];
-    __shared__ float chunk_sum[kSampleThreads];
-    __shared__ int64_t best_idx[kSampleThreads];
-    __shared__ float best_val[kSampleThreads];
+    __shared__ double shd[32];
+    __shared__ uint64_t shk[32];
     const int64_t row = blockIdx.x, V = a.V;
     const float* x = a.logits + row * V;
-    const int tid = threadIdx.x;
+    double* e = a.e + row * V;
 
-    if (a.greedy) {  // argmax, lowest index among equal maxima
-        float bv = -INFINITY;
-        int64_t bi = -1;
-        for (int64_t v = tid; v < V; v += blockDim.x)
-            if (bi < 0 || x[v] > bv) {
-                bv = x[v];
-                bi = v;
-            }
-        best_val[tid] = bv;
-        best_idx[tid] = bi;
-        __syncthreads();
-        for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-            if (tid < s) {
-                float ov = best_val[tid + s];
-                int64_t oi = best_idx[tid + s];
-                if (oi >= 0 && (best_idx[tid] < 0 || ov > best_val[tid] || (ov == best_val[tid] && oi < best_idx[tid]))) {
-                    best_val[tid] = ov;
-                    best_idx[tid] = oi;
-                }
-            }
-            __syncthreads();
-        }
-        if (tid == 0) a.tokens[row] = int32_t(best_idx[0] < 0 ? 0 : best_idx[0]);
+    // Argmax over non-NaN values (the CPU's argmax) and the count of valid candidates (> −inf).
+    uint64_t best = 0;
+    double nvalid = 0.0;
+    bool any = false;
+    for (int64_t v = threadIdx.x; v < V; v += blockDim.x) {
+        float xv = x[v];
+        if (xv != xv) continue;
+        uint64_t k = rank_key(xv, v);
+        if (!any || k > best) best = k;
+        any = true;
+        if (xv > -INFINITY) nvalid += 1.0;
+    }
+    // Threads that saw only NaN contribute 0, which loses to any real key (order_key(−inf) > 0).
+    best = block_ext_u64<true>(any ? best : 0ull, shk);
+    nvalid = block_sum_d(nvalid, shd);
+    if (a.greedy || nvalid == 0.0) {
+        if (threadIdx.x == 0) a.tokens[row] = best == 0 ? 0 : id_of(best);
         return;
     }
-
-    auto z_of = [&](int64_t v) { return x[v] * a.inv_temp; };
-    float zmax = -INFINITY;
-    for (int64_t v = tid; v < V; v += blockDim.x) zmax = fmaxf(zmax, z_of(v));
-    zmax = block_max(zmax, red);
-
-    // Threshold keys: kept = key(z) >= thr.
-    uint32_t thr = 0;
-    if (a.top_k > 1 && int64_t(a.top_k) < V) {
-        for (int bit = 31; bit >= 0; bit--) {
-            uint32_t cand = thr | (1u << bit);
-            float cnt = 0.0f;
-            for (int64_t v = tid; v < V; v += blockDim.x) cnt += order_key(z_of(v)) >= cand ? 1.0f : 0.0f;
-            if (block_sum(cnt, red) >= float(a.top_k)) thr = cand;  // counts are exact in f32 below 2^24
-        }
-    }
-    if (a.top_p > 0.0f && a.top_p < 1.0f) {
-        float total = 0.0f;
-        for (int64_t v = tid; v < V; v += blockDim.x) {
-            float z = z_of(v);
-            if (order_key(z) >= thr) total += expf(z - zmax);
-        }
-        total = block_sum(total, red);
-        float need = a.top_p * total;
-        // Largest t with mass(key >= max(t, thr)) >= need; the mass only falls as t grows.
-        uint32_t t = 0;
-        for (int bit = 31; bit >= 0; bit--) {
-            uint32_t cand = t | (1u << bit);
-            uint32_t lo = cand > thr ? cand : thr;
-            float mass = 0.0f;
-            for (int64_t v = tid; v < V; v += blockDim.x) {
-                float z = z_of(v);
-                if (order_key(z) >= lo) mass += expf(z - zmax);
-            }
-            if (block_sum(mass, red) >= need) t = cand;
-        }
-        thr = t > thr ? t : thr;
-    }
-
-    // Draw: contiguous chunks in id order, prefix over chunk sums.
-    int64_t chunk = (V + blockDim.x - 1) / blockDim.x;
-    int64_t c0 = min(V, tid * chunk), c1 = min(V, c0 + chunk);
-    float local = 0.0f;
-    int64_t last_kept = -1;
-    for (int64_t v = c0; v < c1; v++) {
-        float z = z_of(v);
-        if (order_key(z) >= thr) {
-            local += expf(z - zmax);
-            last_kept = v;
-        }
-    }
-    chunk_sum[tid] = local;
-    best_idx[tid] = last_kept;
+    const uint64_t kmax = best;
+    const double inv_t = double(a.inv_temp);
+    const double lmax = double(x[id_of(kmax)]) * inv_t;
+    for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
+        e[v] = x[v] > -INFINITY ? exp(double(x[v]) * inv_t - lmax) : 0.0;
     __syncthreads();
-    if (tid == 0) {  // serial exclusive scan: deterministic and cheap next to the passes above
-        float run = 0.0f;
-        int64_t lk = -1;
-        for (int t = 0; t < int(blockDim.x); t++) {
-            float s = chunk_sum[t];
-            chunk_sum[t] = run;
-            run += s;
-            if (best_idx[t] >= 0) lk = best_idx[t];
-        }
-        best_val[0] = run;
-        best_idx[0] = lk;
-        a.tokens[row] = int32_t(lk < 0 ? 0 : lk);  // fallback when rounding leaves the target past the end
+    auto valid = [&](int64_t v) { return x[v] > -INFINITY; };
+
+    // top-k: exactly k candidates in rank order.
+    uint64_t tk = 0;
+    if (a.top_k > 0 && double(a.top_k) < nvalid) {
+        double k = double(a.top_k);
+        tk = search_threshold(x, V, valid, [](int64_t) { return 1.0; }, [k](double c) { return c >= k; }, shd);
     }
-    __syncthreads();
-    float total = best_val[0];
-    float target = philox::sample_uniform(a.seed, a.step, uint32_t(row)) * total;
-    float run = chunk_sum[tid];
-    if (local > 0.0f && run <= target && target < run + local) {
-        for (int64_t v = c0; v < c1; v++) {
-            float z = z_of(v);
-            if (order_key(z) >= thr) {
-                run += expf(z - zmax);
-                if (run > target) {
-                    a.tokens[row] = int32_t(v);
-                    break;
-                }
-            }
-        }
+    auto kept0 = [&](int64_t v) { return valid(v) && rank_key(x[v], v) >= tk; };
+    double sum = 0.0;
+    for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
+        if (kept0(v)) sum += e[v];
+    sum = block_sum_d(sum, shd);
+
+    // min-p: prob >= min_p · prob_max (prob_max = 1 / sum); the top candidate always stays.
+    const double pthr = a.min_p > 0.0f ? double(a.min_p) * (1.0 / sum) : 0.0;
+    auto kept1 = [&](int64_t v) {
+        return kept0(v) && (a.min_p <= 0.0f || e[v] / sum >= pthr || rank_key(x[v], v) == kmax);
+    };
+    // top-p: the shortest rank-order prefix whose probability reaches top_p (all when none does).
+    uint64_t tp = 0;
+    if (a.top_p < 1.0f) {
+        double need = double(a.top_p);
+        tp = search_threshold(x, V, kept1, [&](int64_t v) { return e[v] / sum; },
+                              [need](double m) { return m >= need; }, shd);
     }
+    auto kept2 = [&](int64_t v) { return kept1(v) && rank_key(x[v], v) >= tp; };
+    double total = 0.0;
+    uint64_t kmin = ~0ull;
+    for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
+        if (kept2(v)) {
+            total += e[v] / sum;
+            uint64_t k = rank_key(x[v], v);
+            kmin = k < kmin ? k : kmin;
+        }
+    total = block_sum_d(total, shd);
+    kmin = block_ext_u64<false>(kmin, shk);
+
+    // Draw: the first candidate in rank order whose cumulative probability exceeds u · total.
+    const double target = philox::sample_uniform(a.seed, a.stream0 + uint64_t(row), a.step) * total;
+    uint64_t t = search_threshold(x, V, kept2, [&](int64_t v) { return e[v] / sum; },
+                                  [target](double m) { return m > target; }, shd);
+    if (threadIdx.x == 0) a.tokens[row] = id_of(t != 0 ? t : kmin);  // none: rounding put u·total past the end
 }
 
 }  // namespace
@@ -184,9 +193,11 @@ void cuda_cfg_combine(Backend& b, const Tensor& out, const Tensor& logits, float
     JANUS_CUDA_LAUNCH_CHECK("cfg_kernel");
 }
 
-void cuda_sample(Backend& b, const Tensor& tokens, const Tensor& logits, const SamplingParams& p) {
+void cuda_sample(Backend& b, const Tensor& tokens, const Tensor& logits, const SamplingParams& p, uint64_t stream0,
+                 uint64_t step) {
     const char* op = "sample";
     cuda::CudaBackend& c = as_cuda(b, op);
+    p.validate();
     cuda::check_f32(c, op, "logits", logits);
     cuda::check_on(c, op, "tokens", tokens);
     if (tokens.dtype() != DType::i32) cuda::fail(op, "tokens is " + tokens.str() + " but must be i32");
@@ -194,20 +205,21 @@ void cuda_sample(Backend& b, const Tensor& tokens, const Tensor& logits, const S
     int64_t R = logits.dim(0), V = logits.dim(1);
     cuda::check_numel(op, "tokens", tokens, R);
     if (V <= 0) cuda::fail(op, "logits has no columns");
-    if (V > (int64_t(1) << 24)) cuda::fail(op, "vocabulary above 2^24 entries is not supported");
-    if (p.top_k < 0) cuda::fail(op, "top_k must be >= 0");
-    if (!(p.top_p > 0.0f)) cuda::fail(op, "top_p must be > 0");
+    if (V > int64_t(INT32_MAX)) cuda::fail(op, "vocabulary above 2^31 entries is not supported");
     if (R == 0) return;
     cuda::SampleArgs a{};
     a.logits = logits.ptr<float>();
     a.tokens = tokens.ptr<int32_t>();
     a.V = V;
-    a.greedy = !(p.temperature > 0.0f) || p.top_k == 1;
+    a.greedy = p.greedy();
     a.inv_temp = a.greedy ? 1.0f : 1.0f / p.temperature;
     a.top_k = p.top_k;
     a.top_p = p.top_p;
+    a.min_p = p.min_p;
     a.seed = p.seed;
-    a.step = p.step;
+    a.stream0 = stream0;
+    a.step = step;
+    a.e = a.greedy ? nullptr : static_cast<double*>(c.scratch(size_t(R * V) * sizeof(double)));
     c.activate();
     cuda::sample_kernel<<<unsigned(R), cuda::kSampleThreads, 0, c.stream()>>>(a);
     JANUS_CUDA_LAUNCH_CHECK("sample_kernel");

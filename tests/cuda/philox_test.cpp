@@ -47,21 +47,21 @@ TEST(Philox, Random123KnownAnswers) {
 }
 
 TEST(Philox, SampleUniformFollowsTheConvention) {
-    // key = {seed lo, seed hi}; counter = {step lo, step hi, row, lane}; uniform = (word0 >> 8) / 2^24.
-    uint64_t seed = 0x299f31d0a4093822ull, step = 0x85a308d3243f6a88ull;
-    uint32_t row = 0x13198a2e, lane = 0x03707344;
-    float u = janus::philox::sample_uniform(seed, step, row, lane);
-    EXPECT_EQ(u, float(0xd16cfe09u >> 8) / 16777216.0f);
-    // Range and distinctness over a grid of (step, row).
-    std::set<float> seen;
+    // key = {seed lo, seed hi}; counter = {step lo, step hi, stream lo, stream hi};
+    // uniform = ((word0 << 21) | (word1 >> 11)) / 2^53.
+    uint64_t seed = 0x299f31d0a4093822ull, step = 0x85a308d3243f6a88ull, stream = 0x0370734413198a2eull;
+    double u = janus::philox::sample_uniform(seed, stream, step);
+    uint64_t bits = (uint64_t(0xd16cfe09u) << 21) | (uint64_t(0x94fdccebu) >> 11);
+    EXPECT_EQ(u, double(bits) / 9007199254740992.0);
+    // Range and distinctness over a grid of (stream, step).
+    std::set<double> seen;
     for (uint64_t s = 0; s < 64; s++)
-        for (uint32_t r = 0; r < 32; r++) {
-            float v = janus::philox::sample_uniform(42, s, r);
-            EXPECT_GE(v, 0.0f);
-            EXPECT_LT(v, 1.0f);
+        for (uint64_t r = 0; r < 32; r++) {
+            double v = janus::philox::sample_uniform(42, r, s);
+            EXPECT_GE(v, 0.0);
+            EXPECT_LT(v, 1.0);
             seen.insert(v);
         }
-    EXPECT_GT(seen.size(), 2040u);  // 2048 draws of 24 bits: a handful of collisions at most
-    // Different seeds give different streams.
+    EXPECT_EQ(seen.size(), 2048u);
     EXPECT_NE(janus::philox::sample_uniform(1, 0, 0), janus::philox::sample_uniform(2, 0, 0));
 }
