@@ -20,7 +20,8 @@ struct AttentionArgs {
 
 using AttentionRowFn = void (*)(const AttentionArgs& a, int64_t i, int64_t h, float* scratch);
 
-AttentionRowFn attention_row_kernel();         // best for this CPU
-AttentionRowFn attention_row_scalar_kernel();  // portable fallback
+AttentionRowFn attention_row_kernel(DType ktype, DType vtype);  // best for this CPU
+AttentionRowFn attention_row_scalar_kernel();                   // portable fallback
+AttentionRowFn attention_row_kernel_avx512(DType ktype, DType vtype);
 
 }  // namespace janus::cpu

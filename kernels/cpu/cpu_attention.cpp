@@ -46,7 +46,7 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k, 
     a.Tk = Tk;
     a.scale = scale;
     a.causal_start = causal_start;
-    AttentionRowFn fn = attention_row_kernel();
+    AttentionRowFn fn = attention_row_kernel(a.ktype, a.vtype);
     pool_.parallel_for(Tq * H, 1, [&](int64_t b, int64_t e) {
         std::vector<float> scratch(size_t(Tk + 2 * Dh));
         for (int64_t t = b; t < e; t++) fn(a, t / H, t % H, scratch.data());

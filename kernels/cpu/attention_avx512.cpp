@@ -1,0 +1,135 @@
+// AVX-512 attention row kernel (see attention_kernels.h): for query i and head h, scores
+// s_j = (q·k_j)·scale for the visible keys j < limit, four keys at a time, each key reduced with one
+// fixed tree; softmax in f32 with a double sum (as the scalar kernel); then out = Σ_j p_j·v_j / Σ p
+// with the Dh-wide accumulator in zmm-sized chunks. k/v rows are f32, bf16 or f16 and converted on
+// load; head-dim tails use masked loads. Compiled with a target pragma and reached only through
+// attention_dispatch.cpp's cpuid check; uses no inline functions from library headers.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/cpu/attention_kernels.h"
+
+#pragma GCC push_options
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 false positives inside _mm512_cvtepu16_epi32
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")
+
+namespace janus::cpu {
+
+namespace {
+
+template <DType T>
+inline __m512 load16(const void* base, int64_t off, __mmask16 m) {
+    if constexpr (T == DType::f32) {
+        return _mm512_maskz_loadu_ps(m, static_cast<const float*>(base) + off);
+    } else {
+        __m256i h = _mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(base) + off);
+        if constexpr (T == DType::bf16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+        else return _mm512_cvtph_ps(h);
+    }
+}
+
+inline float reduce16(__m512 v) {
+    __m256 lo = _mm512_castps512_ps256(v);
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    __m256 s8 = _mm256_add_ps(lo, hi);
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    __m128 s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
+    return _mm_cvtss_f32(s1);
+}
+
+inline __mmask16 chunk_mask(int64_t d, int64_t Dh) {
+    int64_t r = Dh - d;
+    return r >= 16 ? __mmask16(0xffff) : __mmask16((1u << r) - 1);
+}
+
+template <DType KT, DType VT>
+void row_kernel(const AttentionArgs& a, int64_t i, int64_t h, float* scratch) {
+    const int64_t Dh = a.Dh, limit = a.causal_start < 0 ? a.Tk : a.causal_start + i + 1;
+    const int64_t hk = h / (a.H / a.Hkv), kstride = a.Hkv * Dh;
+    const float* q = a.q + (i * a.H + h) * Dh;
+    float* scores = scratch;
+    float* acc = scratch + a.Tk;
+    const int64_t kbase = hk * Dh;
+
+    // scores, four keys at a time (each key has its own accumulator and reduction)
+    float mx = -INFINITY;
+    int64_t j = 0;
+    for (; j + 4 <= limit; j += 4) {
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (int64_t d = 0; d < Dh; d += 16) {
+            __mmask16 m = chunk_mask(d, Dh);
+            __m512 qv = _mm512_maskz_loadu_ps(m, q + d);
+            s0 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 0) * kstride + kbase + d, m), s0);
+            s1 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 1) * kstride + kbase + d, m), s1);
+            s2 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 2) * kstride + kbase + d, m), s2);
+            s3 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 3) * kstride + kbase + d, m), s3);
+        }
+        scores[j + 0] = reduce16(s0) * a.scale;
+        scores[j + 1] = reduce16(s1) * a.scale;
+        scores[j + 2] = reduce16(s2) * a.scale;
+        scores[j + 3] = reduce16(s3) * a.scale;
+    }
+    for (; j < limit; j++) {
+        __m512 s0 = _mm512_setzero_ps();
+        for (int64_t d = 0; d < Dh; d += 16) {
+            __mmask16 m = chunk_mask(d, Dh);
+            s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + d), load16<KT>(a.k, j * kstride + kbase + d, m), s0);
+        }
+        scores[j] = reduce16(s0) * a.scale;
+    }
+    for (j = 0; j < limit; j++) mx = scores[j] > mx ? scores[j] : mx;
+
+    double sum = 0;
+    for (j = 0; j < limit; j++) {
+        float e = expf(scores[j] - mx);
+        scores[j] = e;
+        sum += e;
+    }
+    const float inv = float(1.0 / sum);
+
+    for (int64_t d = 0; d < Dh; d += 16) _mm512_mask_storeu_ps(acc + d, chunk_mask(d, Dh), _mm512_setzero_ps());
+    for (j = 0; j < limit; j++) {
+        const __m512 pv = _mm512_set1_ps(scores[j]);
+        for (int64_t d = 0; d < Dh; d += 16) {
+            __mmask16 m = chunk_mask(d, Dh);
+            __m512 cur = _mm512_maskz_loadu_ps(m, acc + d);
+            _mm512_mask_storeu_ps(acc + d, m, _mm512_fmadd_ps(pv, load16<VT>(a.v, j * kstride + kbase + d, m), cur));
+        }
+    }
+    float* o = a.out + (i * a.H + h) * Dh;
+    const __m512 iv = _mm512_set1_ps(inv);
+    for (int64_t d = 0; d < Dh; d += 16) {
+        __mmask16 m = chunk_mask(d, Dh);
+        _mm512_mask_storeu_ps(o + d, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, acc + d), iv));
+    }
+}
+
+template <DType KT>
+AttentionRowFn pick_v(DType vt) {
+    switch (vt) {
+        case DType::f32: return row_kernel<KT, DType::f32>;
+        case DType::bf16: return row_kernel<KT, DType::bf16>;
+        case DType::f16: return row_kernel<KT, DType::f16>;
+        default: return nullptr;
+    }
+}
+
+}  // namespace
+
+AttentionRowFn attention_row_kernel_avx512(DType kt, DType vt) {
+    switch (kt) {
+        case DType::f32: return pick_v<DType::f32>(vt);
+        case DType::bf16: return pick_v<DType::bf16>(vt);
+        case DType::f16: return pick_v<DType::f16>(vt);
+        default: return nullptr;
+    }
+}
+
+}  // namespace janus::cpu
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
