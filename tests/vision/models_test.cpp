@@ -175,3 +175,23 @@ TEST_P(Layouts, VqEncode) {
 
 INSTANTIATE_TEST_SUITE_P(Tiny, Layouts, ::testing::Values("tiny-janus", "tiny-janus-hf"),
                          [](const auto& info) { return std::string(info.param) == "tiny-janus" ? "official" : "transformers"; });
+
+// The public VqTokenizer (what `janus vq` runs): img2 is already 64×64, so preprocessing is the
+// identity resize and the codes must be the golden's; decode of the golden grid within ±1 per channel.
+TEST(VqTokenizer, PublicApiMatchesGolden) {
+    auto vq = VqTokenizer::open(data("models/tiny-janus"), "cpu");
+    EXPECT_EQ(vq->grid_size(), 4);
+    EXPECT_EQ(vq->image_size(), 64);
+    std::vector<int32_t> codes = vq->encode(read_image(golden("images/img2_64x64_rgb.png")));
+    std::vector<int64_t> want = read_npy(golden("f32_vq_encode_codes.npy")).to_i64();
+    EXPECT_EQ(std::vector<int64_t>(codes.begin(), codes.end()), std::vector<int64_t>(want.begin(), want.begin() + 16));
+    std::vector<int64_t> grid = read_npy(golden("vq_codes.npy")).to_i64();
+    RgbImage img = vq->decode(std::vector<int32_t>(grid.begin(), grid.begin() + 16));
+    Npy u8 = read_npy(golden("f32_vq_image_uint8.npy"));
+    int worst = 0;
+    for (size_t k = 0; k < img.pixels.size(); ++k) worst = std::max(worst, std::abs(int(img.pixels[k]) - int(u8.bytes[k])));
+    EXPECT_LE(worst, 1);
+    EXPECT_THROW(vq->decode(std::vector<int32_t>(15, 0)), Error);             // wrong count
+    EXPECT_THROW(vq->decode(std::vector<int32_t>(16, 256)), Error);           // outside the codebook
+    EXPECT_THROW(VqTokenizer::open(data("models/tiny-llama"), "cpu"), Error);  // not Janus
+}
