@@ -120,6 +120,8 @@ def train_vq(model, args):
                     pick = torch.randint(0, src.shape[0], (len(dead),), generator=torch.Generator().manual_seed(step))
                     vq.quantize.embedding.weight[dead] = src[pick] + 0.01 * torch.randn(len(dead), src.shape[1])
             usage.zero_()
+        if (step + 1) % 250 == 0:
+            torch.save(vq.state_dict(), os.path.join(args.work, "vq_partial.pt"))
         if step % 50 == 0 or step == args.vq_steps - 1:
             log(f"vq step {step}/{args.vq_steps} rec {l_rec.item():.4f} vq {l_vq.item():.4f} "
                 f"codes/batch {len(torch.unique(codes))} lr {lr:.2e} {time.time() - t0:.0f}s")
@@ -200,14 +202,17 @@ def und_batch(model, tok, specs, imgs, idx, rng, n_img_tokens):
     return x, mask, torch.tensor(rows), torch.tensor(cols), torch.tensor(tg)
 
 
-def train_lm(model, tok, pool, args):
+def train_lm(model, tok, pool, args, steps, with_gen, seed_offset):
+    """with_gen=False: understanding only (stage "und", needs no VQ; pool = (specs, imgs, None)).
+    with_gen=True: joint text->image + understanding (stage "joint")."""
     specs, imgs, codes = pool
-    torch.manual_seed(args.seed + 3)
-    rng = np.random.default_rng(args.seed + 3)
+    torch.manual_seed(args.seed + seed_offset)
+    rng = np.random.default_rng(args.seed + seed_offset)
     for p in model.gen_vision_model.parameters():
         p.requires_grad_(False)
-    with torch.no_grad():  # start gen_embed from the VQ's (normalised) codebook: a meaningful init
-        model.gen_embed.weight.copy_(model.gen_vision_model.quantize.normalized_codebook() * 2.0)
+    if with_gen:
+        with torch.no_grad():  # start gen_embed from the VQ's (normalised) codebook: a meaningful init
+            model.gen_embed.weight.copy_(model.gen_vision_model.quantize.normalized_codebook() * 2.0)
     params = [p for n, p in model.named_parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
@@ -216,28 +221,32 @@ def train_lm(model, tok, pool, args):
     n_img = model.cfg.vision.num_patches()
     lm = model.language_model
     t0 = time.time()
-    for step in range(args.lm_steps):
-        lr = args.lm_lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / args.lm_steps)))
+    l_gen = torch.zeros(())
+    for step in range(steps):
+        lr = args.lm_lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
-        gi = rng.integers(len(specs), size=args.gen_batch)
-        x, mask, pos, tgt = gen_batch(model, tok, specs, codes, gi, rng, args.p_uncond)
-        h, _ = lm.model(inputs_embeds=x, attention_mask=mask)
-        hp = h.gather(1, pos[:, :, None].expand(-1, -1, h.shape[-1]))
-        logits = model.gen_head(hp)
-        l_gen = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
+        loss = 0.0
+        if with_gen:
+            gi = rng.integers(len(specs), size=args.gen_batch)
+            x, mask, pos, tgt = gen_batch(model, tok, specs, codes, gi, rng, args.p_uncond)
+            h, _ = lm.model(inputs_embeds=x, attention_mask=mask)
+            hp = h.gather(1, pos[:, :, None].expand(-1, -1, h.shape[-1]))
+            logits = model.gen_head(hp)
+            l_gen = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
+            loss = l_gen
         ui = rng.integers(len(specs), size=args.und_batch)
         x, mask, rows, cols, tg = und_batch(model, tok, specs, imgs, ui, rng, n_img)
         h, _ = lm.model(inputs_embeds=x, attention_mask=mask)
         l_und = F.cross_entropy(lm.lm_head(h[rows, cols]), tg)
-        loss = l_gen + l_und
+        loss = loss + l_und
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        if step % 50 == 0 or step == args.lm_steps - 1:
-            log(f"lm step {step}/{args.lm_steps} gen {l_gen.item():.4f} und {l_und.item():.4f} lr {lr:.2e} "
-                f"{time.time() - t0:.0f}s")
+        if step % 50 == 0 or step == steps - 1:
+            log(f"{'joint' if with_gen else 'und'} step {step}/{steps} gen {l_gen.item():.4f} und {l_und.item():.4f} "
+                f"lr {lr:.2e} {time.time() - t0:.0f}s")
     return time.time() - t0
 
 
@@ -274,15 +283,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
-    ap.add_argument("--stage", choices=["all", "vq", "lm"], default="all")
+    ap.add_argument("--stage", choices=["all", "vq", "und", "joint"], default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--image-size", type=int, default=64)
-    ap.add_argument("--vq-steps", type=int, default=1500)
-    ap.add_argument("--vq-batch", type=int, default=16)
+    ap.add_argument("--vq-steps", type=int, default=1600)
+    ap.add_argument("--vq-batch", type=int, default=8)
     ap.add_argument("--vq-lr", type=float, default=1e-3)
     ap.add_argument("--pool", type=int, default=20000)
-    ap.add_argument("--lm-steps", type=int, default=2500)
+    ap.add_argument("--und-steps", type=int, default=800)
+    ap.add_argument("--lm-steps", type=int, default=2000)
     ap.add_argument("--gen-batch", type=int, default=32)
     ap.add_argument("--und-batch", type=int, default=16)
     ap.add_argument("--lm-lr", type=float, default=2e-3)
@@ -290,7 +300,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny smoke run (a few steps, small pool)")
     args = ap.parse_args()
     if args.quick:
-        args.vq_steps, args.lm_steps, args.pool = 3, 3, 300
+        args.vq_steps, args.und_steps, args.lm_steps, args.pool = 3, 3, 3, 300
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
     os.makedirs(args.model_dir, exist_ok=True)
@@ -299,23 +309,30 @@ def main():
     tok = bpe.Tokenizer(os.path.join(args.model_dir, "tokenizer.json"))
     model = build_model(tok, args.image_size, args.seed)
     vq_path = os.path.join(args.work, "vq.pt")
+    und_path = os.path.join(args.work, "und.pt")
     times = {}
     if args.stage in ("all", "vq"):
         times["vq_s"] = round(train_vq(model, args))
         torch.save(model.gen_vision_model.state_dict(), vq_path)
-        if args.stage == "vq":
-            return
-    else:
-        model.gen_vision_model.load_state_dict(torch.load(vq_path))
+    if args.stage in ("all", "und"):
+        rng = np.random.default_rng(args.seed + 4)
+        und_pool = draw_batch(rng, args.pool, args.image_size) + (None,)
+        times["und_s"] = round(train_lm(model, tok, und_pool, args, args.und_steps, False, 5))
+        torch.save({k: v for k, v in model.state_dict().items() if not k.startswith("gen_vision_model.")}, und_path)
+    if args.stage not in ("all", "joint"):
+        log(f"stage {args.stage} done: {times}")
+        return
+    model.gen_vision_model.load_state_dict(torch.load(vq_path))
+    model.load_state_dict(torch.load(und_path), strict=False)
     model.gen_vision_model.eval()
     t = time.time()
     pool = encode_pool(model, args)
     times["pool_s"] = round(time.time() - t)
-    times["lm_s"] = round(train_lm(model, tok, pool, args))
+    times["joint_s"] = round(train_lm(model, tok, pool, args, args.lm_steps, True, 3))
     torch.save(model.state_dict(), os.path.join(args.work, "model.pt"))
     times["total_s"] = round(time.time() - t_all)
     meta = {"recipe": "scripts/shapes/train.py", "seed": args.seed, "threads": args.threads,
-            "vq_steps": args.vq_steps, "lm_steps": args.lm_steps, "pool": args.pool, "times": times}
+            "vq_steps": args.vq_steps, "und_steps": args.und_steps, "joint_steps": args.lm_steps, "pool": args.pool, "times": times}
     export(model, args.model_dir, meta)
     log(f"done: {times}")
 
