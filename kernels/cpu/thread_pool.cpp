@@ -53,8 +53,9 @@ void ThreadPool::worker_loop() {
             seen = generation_;
             if (stop_) return;
         }
-        run_chunks();
-        active_.fetch_sub(1, std::memory_order_acq_rel);
+        inflight_.fetch_add(1, std::memory_order_seq_cst);
+        if (closed_.load(std::memory_order_seq_cst) != seen) run_chunks();
+        inflight_.fetch_sub(1, std::memory_order_seq_cst);
     }
 }
 
@@ -66,21 +67,27 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
         for (int64_t b = 0; b < n; b += grain) fn(b, b + grain < n ? b + grain : n);
         return;
     }
+    uint64_t gen;
     {
         std::lock_guard<std::mutex> lock(m_);
         fn_ = &fn;
         n_ = n;
         grain_ = grain;
         next_.store(0, std::memory_order_relaxed);
-        active_.store(int(workers_.size()), std::memory_order_relaxed);
-        generation_++;
+        gen = ++generation_;
         generation_atomic_.store(generation_, std::memory_order_release);
     }
     cv_.notify_all();
     t_inside_pool = true;
     run_chunks();
     t_inside_pool = false;
-    while (active_.load(std::memory_order_acquire) != 0) JANUS_PAUSE();
+    // Close the job, then wait only for workers that joined it: spin briefly, then yield (an
+    // oversubscribed machine may have descheduled one, and spinning would take its time slice).
+    closed_.store(gen, std::memory_order_seq_cst);
+    for (int spins = 0; inflight_.load(std::memory_order_seq_cst) != 0; spins++) {
+        if (spins < 2000) JANUS_PAUSE();
+        else std::this_thread::yield();
+    }
     fn_ = nullptr;
 }
 

@@ -3,7 +3,8 @@
 // for an item never depends on how many threads there are, so results are bitwise identical for any
 // thread count (kernels partition outputs, never a reduction). The calling thread takes part.
 // A parallel_for issued from inside a pool task, or while another thread is using the pool, runs
-// serially on the caller instead of deadlocking.
+// serially on the caller instead of deadlocking. The caller never waits for a worker that has not
+// started: whoever is running takes the remaining chunks.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -42,7 +43,11 @@ private:
     const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
     int64_t n_ = 0, grain_ = 1;
     std::atomic<int64_t> next_{0};
-    std::atomic<int> active_{0};
+    // Workers that joined the current job. A worker joins (increments) and then checks closed_;
+    // the caller, done with the chunks, sets closed_ and waits for inflight_ to drain — so it never
+    // waits for a worker that the OS has not scheduled yet (that one sees closed_ and skips).
+    std::atomic<int> inflight_{0};
+    std::atomic<uint64_t> closed_{0};
 };
 
 }  // namespace janus::cpu
