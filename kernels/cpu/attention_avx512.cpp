@@ -1,6 +1,7 @@
 // AVX-512 attention row kernel (see attention_kernels.h): for query i and head h, scores
 // s_j = (q·k_j)·scale for the visible keys j < limit, four keys at a time, each key reduced with one
-// fixed tree; softmax in f32 with a double sum (as the scalar kernel); then out = Σ_j p_j·v_j / Σ p
+// fixed tree; softmax with the vector exp of simd_math_avx512.h and
+// lane-wise f32 sums; then out = Σ_j p_j·v_j / Σ p
 // with the Dh-wide accumulator in zmm-sized chunks. k/v rows are f32, bf16 or f16 and converted on
 // load; head-dim tails use masked loads. Compiled with a target pragma and reached only through
 // attention_dispatch.cpp's cpuid check; uses no inline functions from library headers.
@@ -15,6 +16,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 false positives inside _mm512_cvtepu16_epi32
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")
+
+#include "kernels/cpu/simd_math_avx512.h"
 
 namespace janus::cpu {
 
@@ -83,13 +86,17 @@ void row_kernel(const AttentionArgs& a, int64_t i, int64_t h, float* scratch) {
     }
     for (j = 0; j < limit; j++) mx = scores[j] > mx ? scores[j] : mx;
 
-    double sum = 0;
-    for (j = 0; j < limit; j++) {
-        float e = expf(scores[j] - mx);
-        scores[j] = e;
-        sum += e;
+    // exp in 16-lane chunks (masked tail); lane-wise sums, one fixed reduction
+    const __m512 vmx = _mm512_set1_ps(mx);
+    __m512 vsum = _mm512_setzero_ps();
+    for (j = 0; j < limit; j += 16) {
+        __mmask16 m = tail_mask16(limit - j);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, scores + j), vmx));
+        e = _mm512_maskz_mov_ps(m, e);
+        _mm512_mask_storeu_ps(scores + j, m, e);
+        vsum = _mm512_add_ps(vsum, e);
     }
-    const float inv = float(1.0 / sum);
+    const float inv = 1.0f / reduce16(vsum);
 
     for (int64_t d = 0; d < Dh; d += 16) _mm512_mask_storeu_ps(acc + d, chunk_mask(d, Dh), _mm512_setzero_ps());
     for (j = 0; j < limit; j++) {

@@ -13,6 +13,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/elementwise_kernels.h"
 
 namespace janus {
 
@@ -250,7 +251,8 @@ void CpuBackend::silu(const Tensor& y, const Tensor& x) {
     check_same_shape("silu", "y", y, "x", x);
     float* py = y.ptr<float>();
     const float* px = x.ptr<float>();
-    map1(pool_, x.numel(), [&](int64_t i) { py[i] = px[i] / (1.0f + std::exp(-px[i])); });
+    auto fn = elementwise_kernels().silu;
+    pool_.parallel_for(x.numel(), kGrain, [&](int64_t b, int64_t e) { fn(px + b, py + b, e - b); });
 }
 
 void CpuBackend::gelu(const Tensor& y, const Tensor& x) {
@@ -259,7 +261,8 @@ void CpuBackend::gelu(const Tensor& y, const Tensor& x) {
     check_same_shape("gelu", "y", y, "x", x);
     float* py = y.ptr<float>();
     const float* px = x.ptr<float>();
-    map1(pool_, x.numel(), [&](int64_t i) { py[i] = 0.5f * px[i] * (1.0f + std::erf(px[i] * 0.70710678118654752f)); });
+    auto fn = elementwise_kernels().gelu;
+    pool_.parallel_for(x.numel(), kGrain, [&](int64_t b, int64_t e) { fn(px + b, py + b, e - b); });
 }
 
 void CpuBackend::swiglu(const Tensor& y, const Tensor& gate, const Tensor& up) {
@@ -271,7 +274,8 @@ void CpuBackend::swiglu(const Tensor& y, const Tensor& gate, const Tensor& up) {
     float* py = y.ptr<float>();
     const float* pg = gate.ptr<float>();
     const float* pu = up.ptr<float>();
-    map1(pool_, y.numel(), [&](int64_t i) { py[i] = pg[i] / (1.0f + std::exp(-pg[i])) * pu[i]; });
+    auto fn = elementwise_kernels().swiglu;
+    pool_.parallel_for(y.numel(), kGrain, [&](int64_t b, int64_t e) { fn(pg + b, pu + b, py + b, e - b); });
 }
 
 void CpuBackend::round_to_bf16(const Tensor& x) {

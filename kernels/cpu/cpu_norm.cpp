@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_backend_impl.h"
+#include "kernels/cpu/elementwise_kernels.h"
 
 namespace janus::cpu {
 
@@ -90,6 +91,7 @@ void CpuBackend::group_norm(const Tensor& y, const Tensor& x, const Tensor& w, c
     int64_t cpg = C / groups;
     const float* px = x.ptr<float>();
     float* py = y.ptr<float>();
+    auto affine = elementwise_kernels().affine;
     pool_.parallel_for(N * groups, 1, [&](int64_t gb, int64_t ge) {
         for (int64_t t = gb; t < ge; t++) {
             int64_t n = t / groups, g = t % groups;
@@ -105,12 +107,7 @@ void CpuBackend::group_norm(const Tensor& y, const Tensor& x, const Tensor& w, c
             float meanf = float(mean);
             for (int64_t c = 0; c < cpg; c++) {
                 float wc = wf[size_t(g * cpg + c)] * inv, bc = bf[size_t(g * cpg + c)];
-                const float* xc = xg + c * HW;
-                float* yc = yg + c * HW;
-                for (int64_t i = 0; i < HW; i++) {
-                    float o = (xc[i] - meanf) * wc + bc;
-                    yc[i] = swish ? o / (1.0f + std::exp(-o)) : o;
-                }
+                affine(xg + c * HW, yg + c * HW, HW, meanf, wc, bc, swish);
             }
         }
     });

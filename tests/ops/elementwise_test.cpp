@@ -11,8 +11,8 @@ namespace {
 
 enum class Unary { silu, gelu, scale };
 
-void unary_case(Backend& be, Unary op, int n, bool in_place) {
-    std::vector<float> x = uniform(size_t(n), 81 + n, -9, 9);
+void unary_case(Backend& be, Unary op, int n, bool in_place, float range = 9) {
+    std::vector<float> x = uniform(size_t(n), 81 + n, -range, range);
     Tensor tx = to_backend(be, host_tensor(DType::f32, {n}, x));
     Tensor ty = in_place ? tx : alloc_on(be, DType::f32, {n});
     const float s = -0.37f;
@@ -30,6 +30,8 @@ void unary_case(Backend& be, Unary op, int n, bool in_place) {
 }
 OP_CASE("silu_n1000", [](Backend& be) { unary_case(be, Unary::silu, 1000, false); });
 OP_CASE("silu_n70000_inplace", [](Backend& be) { unary_case(be, Unary::silu, 70000, true); });
+OP_CASE("silu_wide_range", [](Backend& be) { unary_case(be, Unary::silu, 4099, false, 120); });
+OP_CASE("gelu_wide_range", [](Backend& be) { unary_case(be, Unary::gelu, 4099, false, 40); });
 OP_CASE("gelu_n1001", [](Backend& be) { unary_case(be, Unary::gelu, 1001, false); });
 OP_CASE("gelu_n3_inplace", [](Backend& be) { unary_case(be, Unary::gelu, 3, true); });
 OP_CASE("scale_n555", [](Backend& be) { unary_case(be, Unary::scale, 555, false); });
