@@ -39,6 +39,7 @@ ComputeDType compute_dtype_from_name(const std::string& name);
 // ---- `janus bench decode` ------------------------------------------------------------------------
 struct DecodeBenchOptions {
     std::string synthetic = "janus-pro-1b";  // model shapes: janus-pro-1b | janus-pro-7b | tiny
+    std::string model;                       // a model directory instead of synthetic weights
     std::string dtype = "bf16";              // weight + compute dtype: bf16 | f32
     std::string device = "cpu";
     int threads = 0;                         // 0 = physical cores
@@ -48,7 +49,7 @@ struct DecodeBenchOptions {
     uint64_t seed = 1;
 };
 struct DecodeBenchResult {
-    std::string model, dtype, device;
+    std::string model, dtype, device;               // model: synthetic name or directory
     int threads = 0;
     double weight_bytes = 0, kv_bytes = 0;          // resident bytes of weights and of the KV cache
     double prefill_tok_s = 0;                       // prompt of prefill_tokens, batch 1
@@ -60,7 +61,8 @@ struct DecodeBenchResult {
     double measured_bandwidth_gbps = 0;             // streaming read measured in the same run
     double bandwidth_fraction = 0;
     double peak_rss_bytes = 0;                      // VmHWM after the run
-    double build_s = 0;                             // time to build the random weights
+    double build_s = 0;                             // time to build the random weights / open the checkpoint
+    double first_touch_s = 0;                       // real checkpoint: first pass over the weights (page faults)
     std::vector<std::pair<std::string, double>> breakdown_ms;  // per-op time of one b1 step (where known)
     std::string to_json() const;                    // one JSON object (keys as in the struct)
     std::string to_text() const;
