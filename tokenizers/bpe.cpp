@@ -12,39 +12,105 @@
 
 namespace janus::tok_detail {
 
-size_t StringHash::operator()(std::string_view s) const noexcept {
-    // FNV-1a, 64-bit.
+uint64_t hash_bytes(std::string_view s) {
+    // FNV-1a, 64-bit, with a final mix.
     uint64_t h = 1469598103934665603ull;
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return size_t(h ^ (h >> 29));
+    return h ^ (h >> 31);
 }
 
 namespace {
 constexpr size_t kCacheMax = 200000;
-constexpr size_t kCacheWordMax = 256;  // longer words are not cached
+constexpr size_t kCacheWordMax = 2048;  // longer words are not cached
+constexpr uint64_t kEmptyKey = ~uint64_t(0);
+size_t pow2_at_least(size_t n) {
+    size_t p = 16;
+    while (p < n) p <<= 1;
+    return p;
+}
 }  // namespace
 
-BpeModel::BpeModel(const json& model, const std::string& where) {
+int32_t BpeModel::find(std::string_view s) const {
+    uint64_t h = hash_bytes(s);
+    size_t mask = slots_.size() - 1;
+    for (size_t i = size_t(h) & mask;; i = (i + 1) & mask) {
+        int32_t id = slots_[i];
+        if (id < 0) return -1;
+        if (slot_hash_[i] == uint32_t(h)) {
+            StrRef r = by_id_[size_t(id)];
+            if (r.len == s.size() && std::string_view(arena_).substr(r.off, r.len) == s) return id;
+        }
+    }
+}
+
+std::string_view BpeModel::token(int32_t id) const {
+    if (id < 0 || id >= int32_t(by_id_.size())) return {};
+    StrRef r = by_id_[size_t(id)];
+    return r.len == UINT32_MAX ? std::string_view() : std::string_view(arena_).substr(r.off, r.len);
+}
+
+void BpeModel::insert_token(StrRef ref, int32_t id) {
+    std::string_view s = std::string_view(arena_).substr(ref.off, ref.len);
+    uint64_t h = hash_bytes(s);
+    size_t mask = slots_.size() - 1;
+    for (size_t i = size_t(h) & mask;; i = (i + 1) & mask) {
+        int32_t cur = slots_[i];
+        if (cur < 0) {
+            slots_[i] = id;
+            slot_hash_[i] = uint32_t(h);
+            return;
+        }
+        if (slot_hash_[i] == uint32_t(h) && token(cur) == s) {  // duplicate key: the later entry wins
+            slots_[i] = id;
+            return;
+        }
+    }
+}
+
+const BpeModel::MergeInfo* BpeModel::find_merge(int32_t a, int32_t b) const {
+    uint64_t key = (uint64_t(uint32_t(a)) << 32) | uint32_t(b);
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    size_t mask = merge_slots_.size() - 1;
+    for (size_t i = size_t(h >> 20) & mask;; i = (i + 1) & mask) {
+        const MergeSlot& m = merge_slots_[i];
+        if (m.key == key) return &m.info;
+        if (m.key == kEmptyKey) return nullptr;
+    }
+}
+
+BpeModel::BpeModel(const json& model, const std::string& where, RawModel&& raw) {
     std::fill(std::begin(byte_ids_), std::end(byte_ids_), -1);
+    if (!model.is_object()) json_fail(where, "expected a JSON object");
     std::string type = jstr(model, "type", where, "BPE");
     if (type != "BPE")
         json_fail(where + ".type", "unsupported model \"" + type + "\" (only BPE is supported)");
-    if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].is_number() &&
-        model["dropout"].get<double>() != 0.0)
+    if (model.contains("dropout") && model["dropout"].is_number() && model["dropout"].get<double>() != 0.0)
         json_fail(where + ".dropout", "BPE dropout is not supported for inference; set it to null");
-    const json& vocab = jget(model, "vocab", where);
-    if (!vocab.is_object()) json_fail(where + ".vocab", "expected an object {token: id}");
-    vocab_.reserve(vocab.size() * 2);
-    int32_t max_id = -1;
-    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-        if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX)
-            json_fail(where + ".vocab[\"" + it.key() + "\"]", "expected a non-negative integer id");
-        int32_t id = it.value().get<int32_t>();
-        vocab_.emplace(it.key(), id);
-        max_id = std::max(max_id, id);
+
+    // Vocabulary → arena + id table + hash table.
+    std::vector<std::pair<StrRef, int64_t>> entries;
+    arena_ = std::move(raw.arena);  // streamed vocab / merges point into it
+    if (raw.has_vocab) {
+        entries = std::move(raw.vocab);
+    } else {
+        const json& vocab = jget(model, "vocab", where);
+        if (!vocab.is_object()) json_fail(where + ".vocab", "expected an object {token: id}");
+        for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+            if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX)
+                json_fail(where + ".vocab[\"" + it.key() + "\"]", "expected a non-negative integer id");
+            entries.push_back({StrRef{uint32_t(arena_.size()), uint32_t(it.key().size())}, it.value().get<int64_t>()});
+            arena_ += it.key();
+        }
     }
-    id_to_token_.assign(size_t(max_id + 1), std::string());
-    for (auto& [tok, id] : vocab_) id_to_token_[size_t(id)] = tok;
+    int64_t max_id = -1;
+    for (auto& e : entries) max_id = std::max(max_id, e.second);
+    by_id_.assign(size_t(max_id + 1), StrRef{0, UINT32_MAX});
+    slots_.assign(pow2_at_least(entries.size() * 2 + 1), -1);
+    slot_hash_.assign(slots_.size(), 0);
+    for (auto& [ref, id] : entries) {
+        by_id_[size_t(id)] = ref;
+        insert_token(ref, int32_t(id));
+    }
 
     unk_token_ = jstr(model, "unk_token", where, "");
     prefix_ = jstr(model, "continuing_subword_prefix", where, "");
@@ -53,63 +119,87 @@ BpeModel::BpeModel(const json& model, const std::string& where) {
     fuse_unk_ = jbool(model, "fuse_unk", where, false);
     ignore_merges_ = jbool(model, "ignore_merges", where, false);
     if (!unk_token_.empty()) {
-        auto it = vocab_.find(unk_token_);
-        if (it == vocab_.end())
-            json_fail(where + ".unk_token", "unk_token \"" + unk_token_ + "\" is not in the vocabulary");
-        unk_id_ = it->second;
+        unk_id_ = find(unk_token_);
+        if (unk_id_ < 0) json_fail(where + ".unk_token", "unk_token \"" + unk_token_ + "\" is not in the vocabulary");
     }
     if (byte_fallback_) {
         for (int b = 0; b < 256; ++b) {
             char name[8];
             std::snprintf(name, sizeof name, "<0x%02X>", b);
-            auto it = vocab_.find(std::string_view(name));
-            if (it != vocab_.end()) byte_ids_[b] = it->second;
+            byte_ids_[b] = find(name);
         }
     }
+    build_merges(model, where, raw);
+}
 
-    const json& merges = jget(model, "merges", where);
-    if (!merges.is_array()) json_fail(where + ".merges", "expected an array");
-    merges_.reserve(merges.size() * 2);
-    auto lookup = [&](std::string_view tok, const std::string& w) -> int32_t {
-        auto it = vocab_.find(tok);
-        if (it == vocab_.end()) json_fail(w, "merge names \"" + std::string(tok) + "\", which is not in model.vocab");
-        return it->second;
+void BpeModel::build_merges(const json& model, const std::string& where, const RawModel& raw) {
+    // Merges as (left, right) string views; streamed ones point into raw.arena (moved into arena_).
+    std::vector<std::pair<std::string_view, std::string_view>> list;
+    std::vector<std::string> owned;  // for merges read from the JSON tree
+    if (raw.has_merges) {
+        std::string_view a = arena_;
+        list.reserve(raw.merges.size());
+        for (auto& [l, r] : raw.merges) list.emplace_back(a.substr(l.off, l.len), a.substr(r.off, r.len));
+    } else {
+        const json& merges = jget(model, "merges", where);
+        if (!merges.is_array()) json_fail(where + ".merges", "expected an array");
+        owned.reserve(merges.size() * 2);
+        for (size_t i = 0; i < merges.size(); ++i) {
+            const json& m = merges[i];
+            if (m.is_string()) {
+                const std::string& s = *m.get_ptr<const std::string*>();
+                size_t sp = s.find(' ');
+                if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
+                    json_fail(where + ".merges[" + std::to_string(i) + "]",
+                              "expected \"left right\" (two tokens separated by one space), got \"" + s + "\"");
+                owned.push_back(s.substr(0, sp));
+                owned.push_back(s.substr(sp + 1));
+            } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+                owned.push_back(m[0].get<std::string>());
+                owned.push_back(m[1].get<std::string>());
+            } else {
+                json_fail(where + ".merges[" + std::to_string(i) + "]", "expected \"left right\" or [\"left\", \"right\"]");
+            }
+        }
+        for (size_t i = 0; i < owned.size(); i += 2) list.emplace_back(owned[i], owned[i + 1]);
+    }
+    merge_slots_.assign(pow2_at_least(list.size() * 2 + 1), MergeSlot{kEmptyKey, {0, 0}});
+    size_t mask = merge_slots_.size() - 1;
+    auto lookup = [&](std::string_view tok, size_t i) -> int32_t {
+        int32_t id = find(tok);
+        if (id < 0)
+            json_fail(where + ".merges[" + std::to_string(i) + "]",
+                      "merge names \"" + std::string(tok) + "\", which is not in model.vocab");
+        return id;
     };
     std::string joined;
-    for (size_t i = 0; i < merges.size(); ++i) {
-        const json& m = merges[i];
-        std::string_view a, b;
-        std::string w = where + ".merges[" + std::to_string(i) + "]";
-        const std::string* sp = nullptr;
-        if (m.is_string()) {
-            sp = m.get_ptr<const std::string*>();
-            size_t s = sp->find(' ');
-            if (s == std::string::npos || sp->find(' ', s + 1) != std::string::npos)
-                json_fail(w, "expected \"left right\" (two tokens separated by one space), got \"" + *sp + "\"");
-            a = std::string_view(*sp).substr(0, s);
-            b = std::string_view(*sp).substr(s + 1);
-        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-            a = *m[0].get_ptr<const std::string*>();
-            b = *m[1].get_ptr<const std::string*>();
-        } else {
-            json_fail(w, "expected \"left right\" or [\"left\", \"right\"]");
-        }
-        int32_t ia = lookup(a, w), ib = lookup(b, w);
+    for (size_t i = 0; i < list.size(); ++i) {
+        auto [a, b] = list[i];
+        int32_t ia = lookup(a, i), ib = lookup(b, i);
         std::string_view btail = b;
         if (!prefix_.empty() && btail.substr(0, prefix_.size()) == prefix_) btail.remove_prefix(prefix_.size());
         joined.assign(a);
         joined.append(btail);
-        int32_t inew = lookup(joined, w);
-        merges_[(uint64_t(uint32_t(ia)) << 32) | uint32_t(ib)] = {int32_t(i), inew};
+        int32_t inew = lookup(joined, i);
+        uint64_t key = (uint64_t(uint32_t(ia)) << 32) | uint32_t(ib);
+        uint64_t h = key * 0x9E3779B97F4A7C15ull;
+        for (size_t k = size_t(h >> 20) & mask;; k = (k + 1) & mask) {
+            MergeSlot& m = merge_slots_[k];
+            if (m.key == kEmptyKey || m.key == key) {  // a repeated pair: the later rank wins (as in the reference)
+                m.key = key;
+                m.info = {int32_t(i), inew};
+                break;
+            }
+        }
     }
 }
 
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
     if (word.empty()) return;
     if (ignore_merges_) {
-        auto it = vocab_.find(word);
-        if (it != vocab_.end()) {
-            out.push_back(it->second);
+        int32_t id = find(word);
+        if (id >= 0) {
+            out.push_back(id);
             return;
         }
     }
@@ -161,10 +251,10 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
             kv = key;
             lookup_key = &kv;
         }
-        auto it = vocab_.find(*lookup_key);
-        if (it != vocab_.end()) {
+        int32_t found = find(*lookup_key);
+        if (found >= 0) {
             if (pending_unk >= 0) { add(pending_unk); pending_unk = -1; }
-            add(it->second);
+            add(found);
         } else {
             bool done = false;
             if (byte_fallback_) {
@@ -198,10 +288,6 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
     thread_local std::vector<Cand> heap_storage;
     heap_storage.clear();
     std::priority_queue<Cand, std::vector<Cand>> heap(std::less<Cand>(), std::move(heap_storage));
-    auto find_merge = [&](int32_t a, int32_t b) -> const MergeInfo* {
-        auto it = merges_.find((uint64_t(uint32_t(a)) << 32) | uint32_t(b));
-        return it == merges_.end() ? nullptr : &it->second;
-    };
     for (size_t k = 0; k + 1 < syms.size(); ++k)
         if (auto m = find_merge(syms[k].id, syms[k + 1].id)) heap.push({m->rank, int32_t(k), m->new_id});
     while (!heap.empty()) {

@@ -4,6 +4,7 @@
 
 #include <oniguruma.h>
 
+#include <cstdint>
 #include <mutex>
 
 #include "janus/error.h"
@@ -40,33 +41,40 @@ Regex::~Regex() {
     if (re_) onig_free(static_cast<OnigRegex>(re_));
 }
 
+namespace {
+struct ScanState {
+    std::vector<std::pair<size_t, size_t>>* out;
+    size_t last_end = SIZE_MAX;
+};
+int on_match(int /*n*/, int /*pos*/, OnigRegion* region, void* arg) {
+    auto* st = static_cast<ScanState*>(arg);
+    auto b = size_t(region->beg[0]), e = size_t(region->end[0]);
+    // Like the onig crate's find_iter: an empty match right where the previous match ended is
+    // skipped (this also drops onig_scan's repeat of an empty match when it restarts there).
+    if (b == e && st->last_end == e) return 0;
+    st->out->emplace_back(b, e);
+    st->last_end = e;
+    return 0;
+}
+}  // namespace
+
 void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const {
     out.clear();
+    if (text.empty()) return;
     auto re = static_cast<OnigRegex>(re_);
-    // One region per thread, reused across calls (onig_search resizes it as needed).
+    // One region per thread, reused across calls (onig_scan resizes it as needed).
     struct RegionHolder {
         OnigRegion* r = onig_region_new();
         ~RegionHolder() { onig_region_free(r, 1); }
     };
     thread_local RegionHolder holder;
-    OnigRegion* region = holder.r;
     const auto* start = reinterpret_cast<const OnigUChar*>(text.data());
-    const auto* end = start + text.size();
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        int r = onig_search(re, start, end, start + pos, end, region, ONIG_OPTION_NONE);
-        if (r < 0) break;  // ONIG_MISMATCH or an error: no more matches
-        size_t b = size_t(region->beg[0]), e = size_t(region->end[0]);
-        if (e == b) {
-            // Empty match: record it and step over one character.
-            out.emplace_back(b, e);
-            if (b >= text.size()) break;
-            pos = b + utf8_char_len(static_cast<unsigned char>(text[b]));
-        } else {
-            out.emplace_back(b, e);
-            pos = e;
-        }
-    }
+    ScanState st{&out};
+    // onig_scan finds all non-overlapping matches left to right, stepping one character past an
+    // empty match, with one match context for the whole scan (much cheaper than onig_search calls).
+    onig_scan(re, start, start + text.size(), holder.r, ONIG_OPTION_NONE, on_match, &st);
+    // A trailing empty match at the very end cannot change any split, so it is dropped.
+    if (!out.empty() && out.back().first == text.size()) out.pop_back();
 }
 
 std::string regex_escape(std::string_view s) {

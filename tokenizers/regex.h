@@ -20,8 +20,9 @@ public:
     Regex(const Regex&) = delete;
     Regex& operator=(const Regex&) = delete;
 
-    // All non-overlapping matches [start, end) in byte offsets, scanning left to right; an empty
-    // match advances by one character (as the onig crate's find_iter does).
+    // All non-overlapping matches [start, end) in byte offsets, left to right, as the onig crate's
+    // find_iter yields them (an empty match right after the previous match is skipped); a trailing
+    // empty match at the very end is dropped (it cannot change a split).
     void find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const;
     const std::string& pattern() const { return pattern_; }
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "janus/tokenizer.h"
+#include "tokenizers/json_load.h"
 #include "tokenizers/tokenizer_impl.h"
 #include "tokenizers/unicode.h"
 
@@ -20,8 +21,8 @@ namespace tok_detail {
 std::optional<int32_t> TokenizerImpl::find(std::string_view token) const {
     auto a = added_by_content.find(token);
     if (a != added_by_content.end()) return a->second;
-    auto m = model->vocab().find(token);
-    if (m != model->vocab().end()) return m->second;
+    int32_t id = model->find(token);
+    if (id >= 0) return id;
     return std::nullopt;
 }
 
@@ -57,6 +58,13 @@ std::string read_file(const std::string& path) {
     ss << f.rdbuf();
     return ss.str();
 }
+json parse_tokenizer(std::string_view text, const std::string& source, RawModel& raw) {
+    try {
+        return parse_tokenizer_json(text, source, raw);
+    } catch (const json::exception& e) {
+        throw Error(source + ": malformed JSON (" + e.what() + "); re-download the file");
+    }
+}
 json parse_json(std::string_view text, const std::string& source) {
     try {
         return json::parse(text.begin(), text.end());
@@ -89,13 +97,14 @@ struct VocabLookup : TokenLookup {
 }  // namespace
 
 // Builds the impl from parsed JSON. `cfg` / `stm` / `model_cfg` may be null objects.
-std::shared_ptr<TokenizerImpl> build(const json& tj, const json& cfg, const json& stm, const json& model_cfg,
-                                     const std::string& src) {
+std::shared_ptr<TokenizerImpl> build(const json& tj, RawModel&& raw, const json& cfg, const json& stm,
+                                     const json& model_cfg, const std::string& src) {
     auto t = std::make_shared<TokenizerImpl>();
     t->source = src;
     const std::string W = src;  // JSON paths are reported as "<file>: a.b[3].c"
     if (!tj.is_object()) json_fail(W, "expected a JSON object at the top level");
-    t->model = std::make_unique<BpeModel>(jget(tj, "model", W + ": "), W + ": model");
+    if (!tj.contains("model")) json_fail(W + ": model", "required field is missing");
+    t->model = std::make_unique<BpeModel>(tj["model"], W + ": model", std::move(raw));
     if (tj.contains("normalizer") && !tj["normalizer"].is_null())
         t->normalizer = make_normalizer(tj["normalizer"], W + ": normalizer");
     if (tj.contains("pre_tokenizer") && !tj["pre_tokenizer"].is_null()) {
@@ -154,7 +163,7 @@ std::shared_ptr<TokenizerImpl> build(const json& tj, const json& cfg, const json
                 extra.push_back(x["content"].get<std::string>());
         }
     }
-    int32_t next_id = int32_t(t->model->id_to_token().size());
+    int32_t next_id = t->model->id_count();
     for (auto& a : t->added) next_id = std::max(next_id, a.id + 1);
     std::vector<std::string> specials = {t->bos, t->eos, t->pad, unk};
     specials.insert(specials.end(), extra.begin(), extra.end());
@@ -168,17 +177,17 @@ std::shared_ptr<TokenizerImpl> build(const json& tj, const json& cfg, const json
         AddedToken tok;
         tok.content = s;
         tok.special = true;
-        auto m = t->model->vocab().find(s);
-        tok.id = m != t->model->vocab().end() ? m->second : next_id++;
+        int32_t m = t->model->find(s);
+        tok.id = m >= 0 ? m : next_id++;
         t->added.push_back(std::move(tok));
     }
 
     // Id tables.
-    int32_t n = int32_t(t->model->id_to_token().size());
+    int32_t n = t->model->id_count();
     for (auto& a : t->added) n = std::max(n, a.id + 1);
     t->vocab_size = n;
-    t->id_to_token.assign(t->model->id_to_token().begin(), t->model->id_to_token().end());
     t->id_to_token.resize(size_t(n));
+    for (int32_t i = 0; i < t->model->id_count(); ++i) t->id_to_token[size_t(i)] = t->model->token(i);
     t->special.assign(size_t(n), 0);
     for (size_t i = 0; i < t->added.size(); ++i) {
         auto& a = t->added[i];
@@ -190,8 +199,8 @@ std::shared_ptr<TokenizerImpl> build(const json& tj, const json& cfg, const json
 
     // Matchers: non-normalized tokens on the raw text; normalized ones on the normalized text
     // (their content normalized the same way).
-    std::vector<const AddedToken*> raw, norm;
-    for (auto& a : t->added) (a.normalized && t->normalizer ? norm : raw).push_back(&a);
+    std::vector<const AddedToken*> plain, norm;
+    for (auto& a : t->added) (a.normalized && t->normalizer ? norm : plain).push_back(&a);
     if (!norm.empty()) {
         // Store normalized copies alongside (owned by a second vector inside the impl).
         auto owned = std::make_shared<std::vector<AddedToken>>();
@@ -206,7 +215,7 @@ std::shared_ptr<TokenizerImpl> build(const json& tj, const json& cfg, const json
         t->normalized_matcher.build(ptrs);
         t->normalized_owned = owned;
     }
-    t->raw_matcher.build(raw);
+    t->raw_matcher.build(plain);
 
     // Post-processor: transformers' LlamaTokenizer(Fast) rewrites it from add_bos_token /
     // add_eos_token (default true / false) — this is how Janus-Pro gets its BOS (facts §3.1).
@@ -315,9 +324,9 @@ std::string TokenizerImpl::decode(std::span<const int32_t> ids, bool skip_specia
     for (int32_t id : ids) {
         if (id < 0 || id >= vocab_size) continue;  // unknown ids are skipped, as the reference does
         if (skip_special && special[size_t(id)]) continue;
-        const std::string& s = id_to_token[size_t(id)];
+        std::string_view s = id_to_token[size_t(id)];
         if (s.empty()) continue;
-        toks.push_back(s);
+        toks.emplace_back(s);
     }
     std::string out;
     if (decoder) {
@@ -374,7 +383,8 @@ Tokenizer Tokenizer::load(const std::string& path) {
         auto slash = path.find_last_of('/');
         dir = slash == std::string::npos ? "." : path.substr(0, slash);
     }
-    json tj = tok_detail::parse_json(tok_detail::read_file(file), file);
+    tok_detail::RawModel raw;
+    json tj = tok_detail::parse_tokenizer(tok_detail::read_file(file), file, raw);
     json cfg, stm, mcfg;
     auto opt = [&](const std::string& name) -> json {
         std::string p = dir + "/" + name;
@@ -384,15 +394,16 @@ Tokenizer Tokenizer::load(const std::string& path) {
     cfg = opt("tokenizer_config.json");
     stm = opt("special_tokens_map.json");
     mcfg = opt("config.json");
-    return Tokenizer(tok_detail::build(tj, cfg, stm, mcfg, file));
+    return Tokenizer(tok_detail::build(tj, std::move(raw), cfg, stm, mcfg, file));
 }
 
 Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
                                const std::string& source) {
-    json tj = tok_detail::parse_json(tokenizer_json, source);
+    tok_detail::RawModel raw;
+    json tj = tok_detail::parse_tokenizer(tokenizer_json, source, raw);
     json cfg;
     if (!tokenizer_config_json.empty()) cfg = tok_detail::parse_json(tokenizer_config_json, source + " (tokenizer_config)");
-    return Tokenizer(tok_detail::build(tj, cfg, json(), json(), source));
+    return Tokenizer(tok_detail::build(tj, std::move(raw), cfg, json(), json(), source));
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) const {
@@ -429,11 +440,11 @@ int32_t Tokenizer::require_id(std::string_view token) const {
     return *id;
 }
 
-const std::string& Tokenizer::id_to_token(int32_t id) const {
+std::string Tokenizer::id_to_token(int32_t id) const {
     if (!has_id(id))
         throw Error(impl_->source + ": token id " + std::to_string(id) + " is outside the vocabulary (size " +
                     std::to_string(impl_->vocab_size) + ")");
-    return impl_->id_to_token[size_t(id)];
+    return std::string(impl_->id_to_token[size_t(id)]);
 }
 
 bool Tokenizer::has_id(int32_t id) const {

@@ -26,11 +26,11 @@ struct TokenizerImpl {
 
     std::vector<AddedToken> added;                          // in file order
     std::unordered_map<int32_t, size_t> added_by_id;        // id → index in `added`
-    VocabMap added_by_content;                              // content → id
+    std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> added_by_content;  // content → id
     AddedMatcher raw_matcher, normalized_matcher;
     std::shared_ptr<std::vector<AddedToken>> normalized_owned;  // normalized copies the matcher points at
 
-    std::vector<std::string> id_to_token;  // model + added, "" for holes
+    std::vector<std::string_view> id_to_token;  // model + added (views into model / `added`), "" for holes
     std::vector<uint8_t> special;          // per id: 1 when a special added token
     int32_t vocab_size = 0;
 

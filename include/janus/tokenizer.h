@@ -65,7 +65,7 @@ public:
     std::optional<int32_t> token_to_id(std::string_view token) const;
     int32_t require_id(std::string_view token) const;  // throws janus::Error naming the token
     // Vocabulary spelling of `id` (e.g. "Ġhello"); throws for an id outside the vocabulary.
-    const std::string& id_to_token(int32_t id) const;
+    std::string id_to_token(int32_t id) const;
     bool is_special(int32_t id) const;   // a special added token
     bool has_id(int32_t id) const;
     // One past the largest id (model vocab + added tokens). Embedding tables may be larger.

@@ -3,6 +3,7 @@
 //   janus tokenize --tokenizer DIR "Hello"            → 100000 17464 (ids on one line)
 //   janus tokenize --tokenizer DIR -f prompt.txt --tokens
 //   janus tokenize --tokenizer DIR --decode "100000 17464"
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,7 @@ namespace {
 struct Options {
     std::string tokenizer, text, file, decode, chat_format;
     bool tokens = false, no_special = false, skip_special = false, strip_newline = false, chat = false;
+    int bench = 0;  // > 0: time loading and `bench` encodes of the input, report MB/s on stderr
 };
 
 std::string read_input(const std::string& path) {
@@ -30,7 +32,30 @@ std::string read_input(const std::string& path) {
     return ss.str();
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int run_bench(const Options& o) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto tok = janus::Tokenizer::load(o.tokenizer);
+    double load_s = seconds_since(t0);
+    std::string text = o.file.empty() ? o.text : read_input(o.file);
+    double best = 1e30;
+    size_t n = 0;
+    for (int r = 0; r < o.bench; ++r) {
+        t0 = std::chrono::steady_clock::now();
+        n = tok.encode(text, false).size();
+        best = std::min(best, seconds_since(t0));
+    }
+    double mb = double(text.size()) / 1e6;
+    std::fprintf(stderr, "janus tokenize: load %.3f s, encode %.2f MB -> %zu tokens in %.3f s = %.2f MB/s (best of %d)\n",
+                 load_s, mb, n, best, mb / best, o.bench);
+    return 0;
+}
+
 int run(const Options& o) {
+    if (o.bench > 0) return run_bench(o);
     auto tok = janus::Tokenizer::load(o.tokenizer);
     if (!o.decode.empty()) {
         std::vector<int32_t> ids;
@@ -83,6 +108,7 @@ const bool registered = janus_cli::register_command(
         app.add_option("--chat-format", o->chat_format,
                        "Chat format for --chat (janus, deepseek, deepseek-r1, deepseek-v3, llama3, chatml, qwen2); "
                        "default: detected from the tokenizer files");
+        app.add_option("--bench", o->bench, "Time loading and N encodes of the input (stderr), print no ids");
         return [o] { return run(*o); };
     });
 
