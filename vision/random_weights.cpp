@@ -14,7 +14,7 @@ uint64_t splitmix(uint64_t& s) {
 }
 }  // namespace
 
-Tensor random_normal(Backend& be, const Shape& shape, float stddev, uint64_t seed) {
+Tensor random_normal(Backend& be, const Shape& shape, float stddev, uint64_t seed, DType dtype) {
     Tensor h = Tensor::empty(DType::f32, shape);
     float* p = h.ptr<float>();
     uint64_t s = seed * 0x2545F4914F6CDD1Dull + 1;
@@ -25,7 +25,11 @@ Tensor random_normal(Backend& be, const Shape& shape, float stddev, uint64_t see
         p[i] = float(r * std::cos(2 * M_PI * u2) * stddev);
         if (i + 1 < n) p[i + 1] = float(r * std::sin(2 * M_PI * u2) * stddev);
     }
-    return be.upload(h);
+    Tensor f = be.upload(h);
+    if (dtype == DType::f32) return f;
+    Tensor w = be.alloc(dtype, shape);
+    be.convert(w, f);
+    return w;
 }
 
 Tensor constant(Backend& be, const Shape& shape, float value) {

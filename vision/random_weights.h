@@ -7,7 +7,8 @@
 
 namespace janus::vision {
 
-Tensor random_normal(Backend& be, const Shape& shape, float stddev, uint64_t seed);
+// dtype f32, or bf16/f16 (values rounded from the f32 draw).
+Tensor random_normal(Backend& be, const Shape& shape, float stddev, uint64_t seed, DType dtype = DType::f32);
 Tensor constant(Backend& be, const Shape& shape, float value);
 
 }  // namespace janus::vision

@@ -69,12 +69,12 @@ SiglipEncoder SiglipEncoder::load(const WeightSource& src, const SiglipConfig& c
     return e;
 }
 
-SiglipEncoder SiglipEncoder::random(Backend& be, const SiglipConfig& cfg, uint64_t seed) {
+SiglipEncoder SiglipEncoder::random(Backend& be, const SiglipConfig& cfg, uint64_t seed, DType wdt) {
     SiglipEncoder e;
     e.be_ = &be;
     e.cfg_ = cfg;
     const int64_t W = cfg.width, P = cfg.patch_size, N = cfg.num_patches(), F = cfg.mlp_dim;
-    e.patch_w_ = random_normal(be, {W, 3 * P * P}, 0.02f, seed++);
+    e.patch_w_ = random_normal(be, {W, 3 * P * P}, 0.02f, seed++, wdt);
     e.patch_b_ = constant(be, {W}, 0.0f);
     e.pos_ = random_normal(be, {N, W}, 0.02f, seed++);
     e.norm_w_ = constant(be, {W}, 1.0f);
@@ -83,13 +83,13 @@ SiglipEncoder SiglipEncoder::random(Backend& be, const SiglipConfig& cfg, uint64
         Block k;
         k.ln1_w = k.ln2_w = constant(be, {W}, 1.0f);
         k.ln1_b = k.ln2_b = k.bq = k.bk = k.bv = k.bo = k.b2 = constant(be, {W}, 0.0f);
-        k.wq = random_normal(be, {W, W}, 0.02f, seed++);
-        k.wk = random_normal(be, {W, W}, 0.02f, seed++);
-        k.wv = random_normal(be, {W, W}, 0.02f, seed++);
-        k.wo = random_normal(be, {W, W}, 0.02f, seed++);
-        k.w1 = random_normal(be, {F, W}, 0.02f, seed++);
+        k.wq = random_normal(be, {W, W}, 0.02f, seed++, wdt);
+        k.wk = random_normal(be, {W, W}, 0.02f, seed++, wdt);
+        k.wv = random_normal(be, {W, W}, 0.02f, seed++, wdt);
+        k.wo = random_normal(be, {W, W}, 0.02f, seed++, wdt);
+        k.w1 = random_normal(be, {F, W}, 0.02f, seed++, wdt);
         k.b1 = constant(be, {F}, 0.0f);
-        k.w2 = random_normal(be, {W, F}, 0.02f, seed++);
+        k.w2 = random_normal(be, {W, F}, 0.02f, seed++, wdt);
         e.blocks_.push_back(std::move(k));
     }
     return e;

@@ -24,7 +24,8 @@ namespace janus::vision {
 class SiglipEncoder {
 public:
     static SiglipEncoder load(const WeightSource& ws, const SiglipConfig& cfg);
-    static SiglipEncoder random(Backend& be, const SiglipConfig& cfg, uint64_t seed);
+    // Random weights (benchmarks): N(0, 0.02²) matrices in `wdt`, unit/zero norms and biases.
+    static SiglipEncoder random(Backend& be, const SiglipConfig& cfg, uint64_t seed, DType wdt = DType::f32);
 
     const SiglipConfig& config() const { return cfg_; }
     Backend& backend() const { return *be_; }

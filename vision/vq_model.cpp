@@ -125,9 +125,9 @@ VqModel VqModel::load(const WeightSource& ws, const VqConfig& cfg, bool with_enc
     return m;
 }
 
-VqModel::Stack VqModel::random_stack(Backend& be, const VqConfig& cfg, bool decoder, uint64_t& seed) {
+VqModel::Stack VqModel::random_stack(Backend& be, const VqConfig& cfg, bool decoder, uint64_t& seed, DType wdt) {
     auto conv = [&](int cout, int cin, int k) {
-        return Conv{random_normal(be, {cout, cin, k, k}, float(1.0 / std::sqrt(double(cin * k * k))), seed++),
+        return Conv{random_normal(be, {cout, cin, k, k}, float(1.0 / std::sqrt(double(cin * k * k))), seed++, wdt),
                     constant(be, {cout}, 0.0f), k};
     };
     auto norm = [&](int c) { return Norm{constant(be, {c}, 1.0f), constant(be, {c}, 0.0f)}; };
@@ -142,8 +142,8 @@ VqModel::Stack VqModel::random_stack(Backend& be, const VqConfig& cfg, bool deco
         Attn a;
         a.c = c, a.n = norm(c);
         float sd = float(1.0 / std::sqrt(double(c)));
-        a.wq = random_normal(be, {c, c}, sd, seed++), a.wk = random_normal(be, {c, c}, sd, seed++);
-        a.wv = random_normal(be, {c, c}, sd, seed++), a.wo = random_normal(be, {c, c}, sd, seed++);
+        a.wq = random_normal(be, {c, c}, sd, seed++, wdt), a.wk = random_normal(be, {c, c}, sd, seed++, wdt);
+        a.wv = random_normal(be, {c, c}, sd, seed++, wdt), a.wo = random_normal(be, {c, c}, sd, seed++, wdt);
         a.bq = a.bk = a.bv = a.bo = constant(be, {c}, 0.0f);
         return a;
     };
@@ -169,16 +169,16 @@ VqModel::Stack VqModel::random_stack(Backend& be, const VqConfig& cfg, bool deco
     return s;
 }
 
-VqModel VqModel::random(Backend& be, const VqConfig& cfg, uint64_t seed, bool with_encoder) {
+VqModel VqModel::random(Backend& be, const VqConfig& cfg, uint64_t seed, bool with_encoder, DType wdt) {
     VqModel m;
     m.be_ = &be;
     m.cfg_ = cfg;
     m.transposer_ = std::make_shared<Transposer>(be);
-    m.dec_ = random_stack(be, cfg, true, seed);
+    m.dec_ = random_stack(be, cfg, true, seed, wdt);
     m.post_quant_conv_ = {random_normal(be, {cfg.z_channels, cfg.embed_dim, 1, 1}, 0.3f, seed++),
                           constant(be, {cfg.z_channels}, 0.0f), 1};
     if (with_encoder) {
-        m.enc_ = random_stack(be, cfg, false, seed);
+        m.enc_ = random_stack(be, cfg, false, seed, wdt);
         m.quant_conv_ = {random_normal(be, {cfg.embed_dim, cfg.z_channels, 1, 1}, 0.06f, seed++),
                          constant(be, {cfg.embed_dim}, 0.0f), 1};
         m.has_encoder_ = true;

@@ -36,7 +36,8 @@ class VqModel {
 public:
     // with_encoder=false skips the encoder weights (text-to-image needs only the decoder).
     static VqModel load(const WeightSource& ws, const VqConfig& cfg, bool with_encoder = true);
-    static VqModel random(Backend& be, const VqConfig& cfg, uint64_t seed, bool with_encoder = false);
+    static VqModel random(Backend& be, const VqConfig& cfg, uint64_t seed, bool with_encoder = false,
+                          DType wdt = DType::f32);
 
     const VqConfig& config() const { return cfg_; }
     bool has_encoder() const { return has_encoder_; }
@@ -64,7 +65,7 @@ private:
     struct Stack { Conv conv_in; std::vector<Level> levels; Res mid0, mid2; Attn mid1; Norm norm_out; Conv conv_out; };
 
     static Stack load_stack(const WeightSource& ws, const std::string& prefix, const VqConfig& cfg, bool decoder);
-    static Stack random_stack(Backend& be, const VqConfig& cfg, bool decoder, uint64_t& seed);
+    static Stack random_stack(Backend& be, const VqConfig& cfg, bool decoder, uint64_t& seed, DType wdt);
     void run_res(const Res& r, int64_t side);
     void run_attn(const Attn& a, int64_t side);
     void run_level_stack(const Stack& s, bool decoder, int64_t side);

@@ -75,4 +75,40 @@ public:
     virtual RgbImage decode(const std::vector<int32_t>& codes, const std::string& dump_dir = "") = 0;
 };
 
+// ---- `janus bench vision` --------------------------------------------------------------------------
+// SigLIP encode of one image and VQ-16 decode of one code grid with random weights at the real
+// dimensions of a released model, timed on this machine, with FLOP counts, the machine's measured
+// GEMM / conv GFLOP/s (same backend, same run), and the same PyTorch modules timed in the same run
+// (scripts/reference/bench_vision_torch.py with Debian's torch, same thread count).
+struct VisionBenchOptions {
+    std::string synthetic = "janus-pro-1b";  // janus-pro-1b | janus-pro-7b
+    std::string device = "cpu";
+    std::string weights = "f32";             // weight dtype on our side: f32 | bf16 (compute is f32)
+    int threads = 0;                         // 0 = physical cores
+    int repeats = 3;                         // timed runs (median), after one warm-up
+    bool torch = true;                       // also time PyTorch
+    int torch_repeats = 1;                   // PyTorch CPU is slow: one timed run, no warm-up
+    std::string python = "/usr/bin/python3";
+    bool progress = true;
+};
+struct VisionBenchRow {
+    std::string name;        // "siglip_encode", "vq_decode"
+    double ms = 0;           // median
+    double gflop = 0;        // useful FLOPs / 1e9 (GEMM/conv/attention multiply-adds × 2)
+    double gflops = 0;       // gflop / s
+    double fraction = 0;     // of the measured reference rate (GEMM for SigLIP, conv for VQ)
+    double torch_ms = 0;     // 0 when not measured
+    double speedup = 0;      // torch_ms / ms
+};
+struct VisionBenchReport {
+    std::string model, device, weights, backend, torch_version, torch_note;
+    int threads = 0;
+    double gemm_gflops = 0;  // matmul [576, 1024] · [4096, 1024]ᵀ f32, this backend
+    double conv_gflops = 0;  // conv2d 3×3 512 → 512 at 24×24 (+ 128 → 128 at 96×96), this backend
+    std::vector<VisionBenchRow> rows;
+    std::string to_text() const;  // Markdown table
+    std::string to_json() const;
+};
+VisionBenchReport run_vision_benchmark(const VisionBenchOptions& options);
+
 }  // namespace janus
