@@ -375,6 +375,34 @@ def main():
     with open(os.path.join(OUT, "golden.json"), "w") as f:
         json.dump(golden, f, indent=1, sort_keys=True)
     print("wrote fixtures to", OUT)
+    write_fuzz_corpora()
+
+
+def write_fuzz_corpora():
+    """Seed corpora for tests/fuzz: the small good and malformed fixtures, and the raw pickles."""
+    corpus = os.path.join(ROOT, "tests", "fuzz", "corpus")
+    if os.path.isdir(corpus):
+        shutil.rmtree(corpus)
+    dirs = {k: os.path.join(corpus, k) for k in ("fuzz_safetensors", "fuzz_zip", "fuzz_pickle")}
+    for d in dirs.values():
+        os.makedirs(d)
+    for folder in (OUT, BAD):
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if not os.path.isfile(path) or os.path.getsize(path) > 8192:
+                continue
+            if name.endswith(".safetensors"):
+                shutil.copy(path, os.path.join(dirs["fuzz_safetensors"], name))
+            elif name.endswith(".bin"):
+                shutil.copy(path, os.path.join(dirs["fuzz_zip"], name))
+                try:
+                    with zipfile.ZipFile(path) as z:
+                        for n in z.namelist():
+                            if n.endswith("data.pkl"):
+                                open(os.path.join(dirs["fuzz_pickle"], name + ".pkl"), "wb").write(z.read(n))
+                except (zipfile.BadZipFile, zlib.error, OSError):
+                    pass
+    print("wrote fuzz corpora to", corpus)
 
 
 if __name__ == "__main__":
