@@ -108,9 +108,41 @@ void tile_fma(const GemmProblem& p, int64_t m0, int64_t n0) {
         for (int j = 0; j < NR; j++) store_tile_value(p, m0 + i, n0 + j, reduce16(acc[i][j]));
 }
 
-// GEMV (M = 1): eight weight rows in flight to keep enough loads outstanding for full bandwidth.
+// GEMV (M = 1): eight weight rows in flight (eight page streams), and the next eight rows of the
+// chunk prefetched at the same K offset one block ahead, so DRAM never waits for the hardware
+// prefetchers to re-detect streams at a block boundary. Same arithmetic as tile_fma<BT, 1, 8>.
+#ifndef JANUS_GEMV_PREFETCH
+#define JANUS_GEMV_PREFETCH 1
+#endif
 template <DType BT>
-void gemv_rows8(const GemmProblem& p, int64_t n0) { tile_fma<BT, 1, 8>(p, 0, n0); }
+void gemv_rows8(const GemmProblem& p, int64_t n0, bool prefetch_next) {
+    constexpr int64_t esize = BT == DType::f32 ? 4 : 2;
+    __m512 acc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) acc[j] = _mm512_setzero_ps();
+    const int64_t K = p.K;
+    const char* next = static_cast<const char*>(p.b) + (n0 + 8) * p.ldb * esize;
+    const int64_t row_bytes = p.ldb * esize;
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        if (JANUS_GEMV_PREFETCH && prefetch_next && ((k * esize) & 63) == 0) {
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) _mm_prefetch(next + j * row_bytes + k * esize, _MM_HINT_T0);
+        }
+        __m512 av = _mm512_loadu_ps(p.a + k);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) acc[j] = _mm512_fmadd_ps(av, load_b<BT>(p.b, (n0 + j) * p.ldb + k), acc[j]);
+    }
+    if (k < K) {
+        __mmask16 mask = __mmask16((1u << (K - k)) - 1);
+        __m512 av = _mm512_maskz_loadu_ps(mask, p.a + k);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            acc[j] = _mm512_fmadd_ps(av, load_b_mask<BT>(p.b, (n0 + j) * p.ldb + k, mask), acc[j]);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) store_tile_value(p, 0, n0 + j, reduce16(acc[j]));
+}
 
 template <DType BT, int NR>
 void tile_fma_mr(const GemmProblem& p, int64_t m0, int mr, int64_t n0) {
@@ -128,7 +160,7 @@ template <DType BT>
 void kernel_fma(const GemmProblem& p, int64_t n0, int64_t n1) {
     if (p.M == 1) {
         int64_t n = n0;
-        for (; n + 8 <= n1; n += 8) gemv_rows8<BT>(p, n);
+        for (; n + 8 <= n1; n += 8) gemv_rows8<BT>(p, n, n + 16 <= n1);
         for (; n + 4 <= n1; n += 4) tile_fma<BT, 1, 4>(p, 0, n);
         for (; n < n1; n++) tile_fma<BT, 1, 1>(p, 0, n);
         return;
