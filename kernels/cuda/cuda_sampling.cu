@@ -1,11 +1,10 @@
 // CUDA sampling kernels (semantics in kernels/cuda/cuda_sampling.h): CFG combine over logits[2P, V],
-// and one draw per row of logits[R, V] reproducing text/sampling.cpp without a sort. One 1024-thread
-// block per row. Candidates are ranked by a 64-bit key (order-preserving image of the logit, then the
-// inverted id), so "the first n candidates in the CPU's sorted order" is "key >= t" for one t; the
-// top-k cut, the top-p cut and the drawn token are each found exactly by fixing t's 64 bits from the
-// top down, one counting/summing pass over the row per bit (double sums, exp cached in scratch).
+// and one draw per row of logits[R, V] reproducing text/sampling.cpp without a sort: one 1024-thread
+// block per row runs sample_core::sample_row (kernels/cuda/sample_core.h, the same code the host
+// test runs) with a block executor — strided loops, double block reductions, exp cached in scratch.
 #include "kernels/cuda/cuda_backend_impl.h"
 #include "kernels/cuda/cuda_sampling.h"
+#include "kernels/cuda/sample_core.h"
 #include "kernels/philox.h"
 
 namespace janus {
@@ -13,12 +12,6 @@ namespace cuda {
 namespace {
 
 constexpr int kSampleThreads = 1024;
-
-// Monotonic map f32 → u32: a < b  <=>  key(a) < key(b) (for non-NaN values).
-__device__ __forceinline__ uint32_t order_key(float f) {
-    uint32_t u = __float_as_uint(f);
-    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-}
 
 __global__ void cfg_kernel(float* out, const float* logits, int64_t P, int64_t V, float w, bool interleaved) {
     int64_t total = P * V;
@@ -33,20 +26,11 @@ __global__ void cfg_kernel(float* out, const float* logits, int64_t P, int64_t V
 struct SampleArgs {
     const float* logits;
     int32_t* tokens;
-    double* e;  // scratch [R, V]: exp(z − z_max) of the valid candidates, 0 elsewhere
+    double* e;  // scratch [R, V]
     int64_t V;
-    float inv_temp;
-    int top_k;
-    float top_p, min_p;
+    sample_core::Params p;
     uint64_t seed, stream0, step;
-    bool greedy;
 };
-
-// The CPU's candidate order as one integer: larger = earlier (higher logit, then lower id).
-__device__ __forceinline__ uint64_t rank_key(float x, int64_t v) {
-    return (uint64_t(order_key(x)) << 32) | uint64_t(0xffffffffu - uint32_t(v));
-}
-__device__ __forceinline__ int32_t id_of(uint64_t key) { return int32_t(0xffffffffu - uint32_t(key)); }
 
 __device__ double block_sum_d(double v, double* sh) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -59,7 +43,7 @@ __device__ double block_sum_d(double v, double* sh) {
     return t;
 }
 template <bool MAX>
-__device__ uint64_t block_ext_u64(uint64_t v, uint64_t* sh) {
+__device__ uint64_t block_ext_u64(uint64_t v, uint64_t* sh, uint64_t id) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
     for (int o = 16; o > 0; o >>= 1) {
         uint64_t w = __shfl_xor_sync(0xffffffffu, v, o);
@@ -67,7 +51,7 @@ __device__ uint64_t block_ext_u64(uint64_t v, uint64_t* sh) {
     }
     if (lane == 0) sh[warp] = v;
     __syncthreads();
-    uint64_t t = lane < nw ? sh[lane] : (MAX ? 0ull : ~0ull);
+    uint64_t t = lane < nw ? sh[lane] : id;
     for (int o = 16; o > 0; o >>= 1) {
         uint64_t w = __shfl_xor_sync(0xffffffffu, t, o);
         t = MAX ? (w > t ? w : t) : (w < t ? w : t);
@@ -76,96 +60,47 @@ __device__ uint64_t block_ext_u64(uint64_t v, uint64_t* sh) {
     return t;
 }
 
-// Largest t (64-bit) with pred(Σ_{v : in(v), key(v) >= t} w(v)), for a predicate that holds at t = 0
-// or never; the sum only falls as t grows, so the bits can be fixed from the top down.
-template <class In, class W, class Pred>
-__device__ uint64_t search_threshold(const float* x, int64_t V, In in, W w, Pred pred, double* sh) {
-    uint64_t t = 0;
-    for (int bit = 63; bit >= 0; bit--) {
-        uint64_t cand = t | (1ull << bit);
+// sample_core's executor for one block: strided loops over the row, block-wide reductions.
+struct BlockExec {
+    int64_t V;
+    double* shd;
+    uint64_t* shk;
+    template <class F> __device__ double sum(F f) {
         double s = 0.0;
-        for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
-            if (in(v) && rank_key(x[v], v) >= cand) s += w(v);
-        if (pred(block_sum_d(s, sh))) t = cand;
+        for (int64_t v = threadIdx.x; v < V; v += blockDim.x) s += f(v);
+        return block_sum_d(s, shd);
     }
-    return t;
-}
+    template <class F> __device__ uint64_t max_u64(F f, uint64_t id) {
+        uint64_t m = id;
+        for (int64_t v = threadIdx.x; v < V; v += blockDim.x) {
+            uint64_t k = f(v);
+            m = k > m ? k : m;
+        }
+        return block_ext_u64<true>(m, shk, id);
+    }
+    template <class F> __device__ uint64_t min_u64(F f, uint64_t id) {
+        uint64_t m = id;
+        for (int64_t v = threadIdx.x; v < V; v += blockDim.x) {
+            uint64_t k = f(v);
+            m = k < m ? k : m;
+        }
+        return block_ext_u64<false>(m, shk, id);
+    }
+    template <class F> __device__ void for_each(F f) {
+        for (int64_t v = threadIdx.x; v < V; v += blockDim.x) f(v);
+        __syncthreads();
+    }
+};
 
 __global__ void __launch_bounds__(kSampleThreads) sample_kernel(SampleArgs a) {
     __shared__ double shd[32];
     __shared__ uint64_t shk[32];
-    const int64_t row = blockIdx.x, V = a.V;
-    const float* x = a.logits + row * V;
-    double* e = a.e + row * V;
-
-    // Argmax over non-NaN values (the CPU's argmax) and the count of valid candidates (> −inf).
-    uint64_t best = 0;
-    double nvalid = 0.0;
-    bool any = false;
-    for (int64_t v = threadIdx.x; v < V; v += blockDim.x) {
-        float xv = x[v];
-        if (xv != xv) continue;
-        uint64_t k = rank_key(xv, v);
-        if (!any || k > best) best = k;
-        any = true;
-        if (xv > -INFINITY) nvalid += 1.0;
-    }
-    // Threads that saw only NaN contribute 0, which loses to any real key (order_key(−inf) > 0).
-    best = block_ext_u64<true>(any ? best : 0ull, shk);
-    nvalid = block_sum_d(nvalid, shd);
-    if (a.greedy || nvalid == 0.0) {
-        if (threadIdx.x == 0) a.tokens[row] = best == 0 ? 0 : id_of(best);
-        return;
-    }
-    const uint64_t kmax = best;
-    const double inv_t = double(a.inv_temp);
-    const double lmax = double(x[id_of(kmax)]) * inv_t;
-    for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
-        e[v] = x[v] > -INFINITY ? exp(double(x[v]) * inv_t - lmax) : 0.0;
-    __syncthreads();
-    auto valid = [&](int64_t v) { return x[v] > -INFINITY; };
-
-    // top-k: exactly k candidates in rank order.
-    uint64_t tk = 0;
-    if (a.top_k > 0 && double(a.top_k) < nvalid) {
-        double k = double(a.top_k);
-        tk = search_threshold(x, V, valid, [](int64_t) { return 1.0; }, [k](double c) { return c >= k; }, shd);
-    }
-    auto kept0 = [&](int64_t v) { return valid(v) && rank_key(x[v], v) >= tk; };
-    double sum = 0.0;
-    for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
-        if (kept0(v)) sum += e[v];
-    sum = block_sum_d(sum, shd);
-
-    // min-p: prob >= min_p · prob_max (prob_max = 1 / sum); the top candidate always stays.
-    const double pthr = a.min_p > 0.0f ? double(a.min_p) * (1.0 / sum) : 0.0;
-    auto kept1 = [&](int64_t v) {
-        return kept0(v) && (a.min_p <= 0.0f || e[v] / sum >= pthr || rank_key(x[v], v) == kmax);
-    };
-    // top-p: the shortest rank-order prefix whose probability reaches top_p (all when none does).
-    uint64_t tp = 0;
-    if (a.top_p < 1.0f) {
-        double need = double(a.top_p);
-        tp = search_threshold(x, V, kept1, [&](int64_t v) { return e[v] / sum; },
-                              [need](double m) { return m >= need; }, shd);
-    }
-    auto kept2 = [&](int64_t v) { return kept1(v) && rank_key(x[v], v) >= tp; };
-    double total = 0.0;
-    uint64_t kmin = ~0ull;
-    for (int64_t v = threadIdx.x; v < V; v += blockDim.x)
-        if (kept2(v)) {
-            total += e[v] / sum;
-            uint64_t k = rank_key(x[v], v);
-            kmin = k < kmin ? k : kmin;
-        }
-    total = block_sum_d(total, shd);
-    kmin = block_ext_u64<false>(kmin, shk);
-
-    // Draw: the first candidate in rank order whose cumulative probability exceeds u · total.
-    const double target = philox::sample_uniform(a.seed, a.stream0 + uint64_t(row), a.step) * total;
-    uint64_t t = search_threshold(x, V, kept2, [&](int64_t v) { return e[v] / sum; },
-                                  [target](double m) { return m > target; }, shd);
-    if (threadIdx.x == 0) a.tokens[row] = id_of(t != 0 ? t : kmin);  // none: rounding put u·total past the end
+    const int64_t row = blockIdx.x;
+    BlockExec ex{a.V, shd, shk};
+    sample_core::Params p = a.p;
+    p.uniform = philox::sample_uniform(a.seed, a.stream0 + uint64_t(row), a.step);
+    int32_t tok = sample_core::sample_row(ex, a.logits + row * a.V, a.e ? a.e + row * a.V : nullptr, p);
+    if (threadIdx.x == 0) a.tokens[row] = tok;
 }
 
 }  // namespace
@@ -211,15 +146,15 @@ void cuda_sample(Backend& b, const Tensor& tokens, const Tensor& logits, const S
     a.logits = logits.ptr<float>();
     a.tokens = tokens.ptr<int32_t>();
     a.V = V;
-    a.greedy = p.greedy();
-    a.inv_temp = a.greedy ? 1.0f : 1.0f / p.temperature;
-    a.top_k = p.top_k;
-    a.top_p = p.top_p;
-    a.min_p = p.min_p;
+    a.p.greedy = p.greedy();
+    a.p.inv_temp = a.p.greedy ? 1.0f : 1.0f / p.temperature;
+    a.p.top_k = p.top_k;
+    a.p.top_p = p.top_p;
+    a.p.min_p = p.min_p;
     a.seed = p.seed;
     a.stream0 = stream0;
     a.step = step;
-    a.e = a.greedy ? nullptr : static_cast<double*>(c.scratch(size_t(R * V) * sizeof(double)));
+    a.e = a.p.greedy ? nullptr : static_cast<double*>(c.scratch(size_t(R * V) * sizeof(double)));
     c.activate();
     cuda::sample_kernel<<<unsigned(R), cuda::kSampleThreads, 0, c.stream()>>>(a);
     JANUS_CUDA_LAUNCH_CHECK("sample_kernel");
