@@ -23,5 +23,6 @@ using AttentionRowFn = void (*)(const AttentionArgs& a, int64_t i, int64_t h, fl
 AttentionRowFn attention_row_kernel(DType ktype, DType vtype);  // best for this CPU
 AttentionRowFn attention_row_scalar_kernel();                   // portable fallback
 AttentionRowFn attention_row_kernel_avx512(DType ktype, DType vtype);
+AttentionRowFn attention_row_kernel_avx2(DType ktype, DType vtype);
 
 }  // namespace janus::cpu

@@ -1,4 +1,4 @@
-// Internal elementwise kernels over contiguous f32 runs, chosen by cpuid (scalar or AVX-512). Every
+// Internal elementwise kernels over contiguous f32 runs, chosen by cpuid (scalar, AVX2 or AVX-512). Every
 // kernel is lane-independent (vector tails are masked, never finished in scalar code), so an element's
 // result does not depend on where a thread's chunk starts.
 #pragma once
@@ -15,6 +15,7 @@ struct ElementwiseKernels {
 };
 
 const ElementwiseKernels& elementwise_kernels();
-const ElementwiseKernels* elementwise_kernels_avx512();  // nullptr when not compiled for this CPU
+const ElementwiseKernels* elementwise_kernels_avx512();
+const ElementwiseKernels* elementwise_kernels_avx2();
 
 }  // namespace janus::cpu

@@ -1,5 +1,5 @@
 // Portable elementwise kernels (see elementwise_kernels.h) and the cpuid choice between them and the
-// AVX-512 ones.
+// AVX2 / AVX-512 ones.
 #include <cmath>
 
 #include "kernels/cpu/cpu_features.h"
@@ -32,7 +32,8 @@ const ElementwiseKernels kScalar{silu_scalar, gelu_scalar, swiglu_scalar, affine
 const ElementwiseKernels& elementwise_kernels() {
     static const ElementwiseKernels* k = [] {
         if (best_isa() >= IsaLevel::avx512)
-            if (const ElementwiseKernels* v = elementwise_kernels_avx512()) return v;
+            return elementwise_kernels_avx512();
+        if (best_isa() >= IsaLevel::avx2) return elementwise_kernels_avx2();
         return &kScalar;
     }();
     return *k;
