@@ -91,6 +91,9 @@ DecodeBenchResult run_decode_benchmark(const DecodeBenchOptions& o) {
     r.threads = be.threads();
     r.batch = o.batch;
 
+    // Bandwidth first, so its 1 GiB buffer is gone before the model's peak RSS builds up.
+    r.measured_bandwidth_gbps = measure_read_bandwidth(r.threads);
+
     // ---- weights ----
     auto t0 = Clock::now();
     std::unique_ptr<LlamaModel> model;
@@ -132,7 +135,6 @@ DecodeBenchResult run_decode_benchmark(const DecodeBenchOptions& o) {
         be.synchronize();
         r.first_touch_s = since(t0);
     }
-    r.measured_bandwidth_gbps = measure_read_bandwidth(r.threads);
 
     // ---- prefill (batch 1) ----
     auto prompt = prompt_ids(o.prefill_tokens, cfg.vocab_size, 1);
@@ -202,6 +204,14 @@ DecodeBenchResult run_decode_benchmark(const DecodeBenchOptions& o) {
     }
     r.peak_rss_bytes = peak_rss_bytes();
     return r;
+}
+
+void write_synthetic_model(const std::string& synthetic, const std::string& dtype, const std::string& dir,
+                           uint64_t seed) {
+    DType wdt;
+    if (!dtype_from_name(dtype, &wdt)) throw Error("--dtype: unknown dtype '" + dtype + "'");
+    write_synthetic_checkpoint(synthetic_lm_config(synthetic), wdt, dir, seed,
+                               std::max(1u, std::thread::hardware_concurrency()));
 }
 
 std::string DecodeBenchResult::to_json() const {

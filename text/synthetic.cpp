@@ -2,6 +2,9 @@
 // a per-chunk splitmix64 stream (same weights for any thread count) and uploaded to the backend.
 #include "text/synthetic.h"
 
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "janus/error.h"
@@ -103,6 +106,68 @@ LmWeights synthetic_lm_weights(const LmConfig& c, DType dtype, Backend& backend,
     lw.final_norm = norm(D);
     lw.lm_head = c.tie_embeddings ? lw.embed : w({c.vocab_size, D});
     return lw;
+}
+
+void write_synthetic_checkpoint(const LmConfig& c, DType dtype, const std::string& dir, uint64_t seed, int threads) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(dir + ": cannot create directory: " + ec.message());
+    const char* st = dtype == DType::bf16 ? "BF16" : dtype == DType::f16 ? "F16" : dtype == DType::f32 ? "F32" : nullptr;
+    if (!st) throw Error(std::string("synthetic checkpoint: unsupported dtype ") + dtype_name(dtype));
+    // Same tensor order and seeds as synthetic_lm_weights.
+    struct Item {
+        std::string name;
+        Shape shape;
+        float scale, offset;
+    };
+    std::vector<Item> items;
+    const int64_t D = c.hidden, F = c.intermediate;
+    items.push_back({"model.embed_tokens.weight", {c.vocab_size, D}, 0.02f, 0});
+    for (int64_t l = 0; l < c.layers; l++) {
+        std::string p = "model.layers." + std::to_string(l) + ".";
+        items.push_back({p + "input_layernorm.weight", {D}, 0, 1});
+        items.push_back({p + "self_attn.q_proj.weight", {c.q_dim(), D}, 0.02f, 0});
+        items.push_back({p + "self_attn.k_proj.weight", {c.kv_dim(), D}, 0.02f, 0});
+        items.push_back({p + "self_attn.v_proj.weight", {c.kv_dim(), D}, 0.02f, 0});
+        items.push_back({p + "self_attn.o_proj.weight", {D, c.q_dim()}, 0.02f, 0});
+        items.push_back({p + "post_attention_layernorm.weight", {D}, 0, 1});
+        items.push_back({p + "mlp.gate_proj.weight", {F, D}, 0.02f, 0});
+        items.push_back({p + "mlp.up_proj.weight", {F, D}, 0.02f, 0});
+        items.push_back({p + "mlp.down_proj.weight", {D, F}, 0.02f, 0});
+    }
+    items.push_back({"model.norm.weight", {D}, 0, 1});
+    if (!c.tie_embeddings) items.push_back({"lm_head.weight", {c.vocab_size, D}, 0.02f, 0});
+    nlohmann::json h = nlohmann::json::object();
+    uint64_t off = 0;
+    for (auto& it : items) {
+        uint64_t n = uint64_t(it.shape.numel()) * dtype_size(dtype);
+        h[it.name] = {{"dtype", st}, {"shape", it.shape.vec()}, {"data_offsets", {off, off + n}}};
+        off += n;
+    }
+    h["__metadata__"] = {{"format", "pt"}, {"janus", "synthetic random weights"}};
+    std::string hs = h.dump();
+    while ((8 + hs.size()) % 64) hs += ' ';
+    const std::string path = (fs::path(dir) / "model.safetensors").string();
+    std::ofstream f(path, std::ios::binary);
+    if (!f) throw Error(path + ": cannot write");
+    uint64_t hl = hs.size();
+    f.write(reinterpret_cast<const char*>(&hl), 8);
+    f.write(hs.data(), std::streamsize(hs.size()));
+    uint64_t k = seed * 1000;
+    for (auto& it : items) {
+        Tensor t = random_tensor(it.shape, dtype, it.scale, it.offset, ++k, it.shape.ndim > 1 ? threads : 1);
+        f.write(static_cast<const char*>(t.data()), std::streamsize(t.nbytes()));
+    }
+    if (!f) throw Error(path + ": write failed (disk full?)");
+    nlohmann::json cfg = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"},
+                          {"vocab_size", c.vocab_size}, {"hidden_size", D}, {"intermediate_size", F},
+                          {"num_hidden_layers", c.layers}, {"num_attention_heads", c.heads},
+                          {"num_key_value_heads", c.kv_heads}, {"head_dim", c.head_dim},
+                          {"max_position_embeddings", c.max_position}, {"rms_norm_eps", c.rms_eps},
+                          {"rope_theta", c.rope_theta}, {"tie_word_embeddings", c.tie_embeddings},
+                          {"torch_dtype", dtype == DType::bf16 ? "bfloat16" : dtype == DType::f16 ? "float16" : "float32"}};
+    std::ofstream(fs::path(dir) / "config.json") << cfg.dump(2) << "\n";
 }
 
 }  // namespace janus

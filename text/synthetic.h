@@ -15,4 +15,8 @@ LmConfig synthetic_lm_config(const std::string& name);
 // Random weights of cfg's shapes in `dtype` (f32, bf16 or f16), filled with `threads` threads.
 LmWeights synthetic_lm_weights(const LmConfig& cfg, DType dtype, Backend& backend, uint64_t seed, int threads);
 
+// Writes the same random weights as a LlamaForCausalLM checkpoint directory (config.json +
+// model.safetensors, HF names) — a real-size file to measure checkpoint loading and peak RSS with.
+void write_synthetic_checkpoint(const LmConfig& cfg, DType dtype, const std::string& dir, uint64_t seed, int threads);
+
 }  // namespace janus

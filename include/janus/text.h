@@ -68,5 +68,9 @@ struct DecodeBenchResult {
     std::string to_text() const;
 };
 DecodeBenchResult run_decode_benchmark(const DecodeBenchOptions& options);
+// Writes random weights with a synthetic model's shapes as a LlamaForCausalLM checkpoint directory
+// (config.json + model.safetensors) — to measure real checkpoint loading with `bench decode -m DIR`.
+void write_synthetic_model(const std::string& synthetic, const std::string& dtype, const std::string& dir,
+                           uint64_t seed = 1);
 
 }  // namespace janus

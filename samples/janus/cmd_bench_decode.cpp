@@ -11,6 +11,7 @@ namespace {
 struct Options {
     janus::DecodeBenchOptions bench;
     bool json = false;
+    std::string write_dir;
 };
 }  // namespace
 
@@ -28,7 +29,14 @@ static const bool registered = janus_cli::register_command(
             ->check(CLI::PositiveNumber);
         app.add_option("--seed", b.seed, "Seed of the random weights");
         app.add_flag("--json", opt->json, "Print one JSON object");
+        app.add_option("--write", opt->write_dir,
+                       "Write the synthetic weights as a checkpoint directory (config.json + model.safetensors) and exit");
         return [opt] {
+            if (!opt->write_dir.empty()) {
+                janus::write_synthetic_model(opt->bench.synthetic, opt->bench.dtype, opt->write_dir, opt->bench.seed);
+                std::fprintf(stderr, "wrote %s\n", opt->write_dir.c_str());
+                return 0;
+            }
             opt->bench.threads = janus_cli::global_options().threads;
             opt->bench.device = janus_cli::global_options().device;
             if (!opt->bench.model.empty() && opt->bench.dtype == "bf16") opt->bench.dtype = "auto";
