@@ -21,13 +21,16 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 SHAPES = ["circle", "square", "triangle", "star", "cross"]
-# Named colours with their RGB centre; drawn colours jitter around these.
+# Named colours with their RGB centre; drawn colours jitter around these. They sit near corners of the
+# RGB cube on purpose: the VQ decoder ends in GroupNorm(32 groups) over 32 channels (one channel per
+# group), which removes each channel's per-image offset and scale, so flat colour regions are decoded by
+# driving each RGB channel towards 0 or 255 (the uint8 conversion clamps) rather than by exact levels.
 COLORS = {
-    "red": (220, 30, 30),
-    "green": (30, 170, 50),
-    "blue": (35, 70, 225),
-    "yellow": (245, 215, 30),
-    "white": (245, 245, 245),
+    "red": (235, 20, 20),
+    "green": (20, 200, 20),
+    "blue": (20, 20, 235),
+    "yellow": (235, 235, 20),
+    "white": (235, 235, 235),
     "black": (20, 20, 20),
 }
 COLOR_NAMES = list(COLORS)

@@ -2,7 +2,8 @@
 
 Stage 1 (vq): the VQ-16-layout image tokenizer (gen_vision_model) on freshly drawn shape images
   x [B,3,S,S] in [-1,1] -> encoder -> quant_conv -> [B,8,S/16,S/16] -> nearest L2-normalised codebook
-  row (K = 1024) -> post_quant_conv -> decoder -> [B,3,S,S]. Loss: L1 + L2 reconstruction + codebook
+  row (K = 1024) -> post_quant_conv -> decoder -> [B,3,S,S]. Loss: L1 + L2 reconstruction of the output
+  clamped to [-1,1] (what the uint8 conversion keeps; lets the decoder saturate flat colours) + codebook
   loss + 0.25 commitment (LlamaGen recipe, on L2-normalised latents); unused codes are re-seeded from
   encoder outputs every 100 steps.
 Stage 2 (lm): VQ frozen. A pool of drawn images is encoded once to codes [n, N] (N = (S/16)^2). Then the
@@ -101,18 +102,32 @@ def train_vq(model, args):
         _, u8 = draw_batch(rng, args.vq_batch, args.image_size)
         x = to_pixels(u8)
         h = vq.encode_continuous(x)                                   # [B,8,g,g]
-        z_q, codes, _ = vq.quantize(h)
-        rec = vq.decode(z_q)
-        zn = F.normalize(h.permute(0, 2, 3, 1), dim=-1)
-        e = vq.quantize.normalized_codebook()[codes.reshape(-1)].view(zn.shape)
-        l_rec = (rec - x).abs().mean() + F.mse_loss(rec, x)
-        l_vq = F.mse_loss(e, zn.detach()) + 0.25 * F.mse_loss(zn, e.detach())
+        zn = F.normalize(h.permute(0, 2, 3, 1), dim=-1)               # [B,g,g,8]
+        if step < args.vq_ae_steps:  # warm-up as a plain autoencoder on the normalised latent
+            rec = vq.decode(zn.permute(0, 3, 1, 2))
+            codes = torch.zeros(1, dtype=torch.long)
+            l_rec = (rec - x).abs().mean() + F.mse_loss(rec, x)
+            l_vq = torch.zeros(())
+        else:
+            if step == args.vq_ae_steps and step > 0:  # codebook <- random latents of a few batches
+                with torch.no_grad():
+                    lat = torch.cat([F.normalize(vq.encode_continuous(to_pixels(draw_batch(rng, 32, args.image_size)[1]))
+                                                 .permute(0, 2, 3, 1).reshape(-1, zn.shape[-1]), dim=-1)
+                                     for _ in range(4)])
+                    pick = torch.randint(0, lat.shape[0], (K,), generator=torch.Generator().manual_seed(step))
+                    vq.quantize.embedding.weight.copy_(lat[pick] + 0.02 * torch.randn(K, lat.shape[1]))
+            z_q, codes, _ = vq.quantize(h)
+            rec = vq.decode(z_q).clamp(-1, 1)  # loss on what the uint8 conversion keeps (facts §5.5)
+            e = vq.quantize.normalized_codebook()[codes.reshape(-1)].view(zn.shape)
+            l_rec = (rec - x).abs().mean() + F.mse_loss(rec, x)
+            l_vq = F.mse_loss(e, zn.detach()) + 0.25 * F.mse_loss(zn, e.detach())
         loss = l_rec + l_vq
         opt.zero_grad()
         loss.backward()
         opt.step()
-        usage += torch.bincount(codes.reshape(-1), minlength=K).float()
-        if (step + 1) % 100 == 0 and step + 1 < args.vq_steps * 0.8:
+        if step >= args.vq_ae_steps:
+            usage += torch.bincount(codes.reshape(-1), minlength=K).float()
+        if (step + 1) % 100 == 0 and step > args.vq_ae_steps + 50 and step + 1 < args.vq_steps * 0.8:
             dead = (usage == 0).nonzero().reshape(-1)
             if len(dead):  # re-seed unused codes from this batch's latents (plus a little noise)
                 with torch.no_grad():
@@ -265,6 +280,12 @@ def export(model, model_dir, meta):
     with open(os.path.join(model_dir, "preprocessor_config.json"), "w") as f:
         json.dump(pre, f, indent=2)
         f.write("\n")
+    proc = {"add_special_token": False, "ignore_id": -100, "image_tag": bpe.IMG, "mask_prompt": True,
+            "num_image_tokens": model.cfg.vision.num_patches(), "processor_class": "VLChatProcessor",
+            "sft_format": "deepseek"}
+    with open(os.path.join(model_dir, "processor_config.json"), "w") as f:
+        json.dump(proc, f, indent=2)
+        f.write("\n")
     sdict = jt.janus_state_dict(model)
     jt.save_torch_bin({k: v.float() for k, v in sdict.items()}, os.path.join(model_dir, "pytorch_model.bin"))
     log(f"exported to {model_dir}: {os.path.getsize(os.path.join(model_dir, 'pytorch_model.bin')) / 1e6:.2f} MB")
@@ -290,8 +311,9 @@ def main():
     ap.add_argument("--vq-steps", type=int, default=1600)
     ap.add_argument("--vq-batch", type=int, default=8)
     ap.add_argument("--vq-lr", type=float, default=1e-3)
+    ap.add_argument("--vq-ae-steps", type=int, default=0, help="autoencoder warm-up steps before quantising")
     ap.add_argument("--pool", type=int, default=20000)
-    ap.add_argument("--und-steps", type=int, default=800)
+    ap.add_argument("--und-steps", type=int, default=600)
     ap.add_argument("--lm-steps", type=int, default=2000)
     ap.add_argument("--gen-batch", type=int, default=32)
     ap.add_argument("--und-batch", type=int, default=16)
