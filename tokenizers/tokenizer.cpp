@@ -472,32 +472,32 @@ StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special)
 void StreamDecoder::reset() {
     ids_.clear();
     prefix_ = 0;
+    read_ = 0;
     emitted_.clear();
 }
 
+// The window ids_[prefix_..] is re-decoded on each push. ids_[prefix_..read_) are the tokens of the
+// last emitted chunk, kept as left context (they start and end on character boundaries, and give
+// decoders such as Metaspace/Strip their "not the first token" context); emitted_ is their text.
 std::string StreamDecoder::push(int32_t id) {
     ids_.push_back(id);
     std::span<const int32_t> window(ids_.data() + prefix_, ids_.size() - prefix_);
     std::string text = tok_.decode_raw(window, skip_special_);
     size_t complete = tok_detail::utf8_complete_prefix(text);
-    // A trailing U+FFFD may be a byte-fallback sequence still being completed: hold it back too.
-    while (complete >= 3 && text.compare(complete - 3, 3, "\xEF\xBF\xBD") == 0) complete -= 3;
-    // (If a decoder rewrote already-emitted text, the new text is still taken from the same offset.)
-    if (complete <= emitted_.size()) return "";
-    std::string out = tok_detail::utf8_lossy(std::string_view(text).substr(emitted_.size(), complete - emitted_.size()));
-    if (complete == text.size()) {
-        // Clean boundary: restart the window at the last id, which stays as left context (decoders
-        // such as Metaspace and Strip treat the first token of a decode specially).
-        prefix_ = ids_.size() - 1;
-        std::span<const int32_t> w2(ids_.data() + prefix_, 1);
-        emitted_ = tok_.decode_raw(w2, skip_special_);
-        if (prefix_ > 64) {  // keep memory bounded
-            ids_.erase(ids_.begin(), ids_.begin() + long(prefix_));
-            prefix_ = 0;
-        }
-    } else {
-        emitted_ = text.substr(0, complete);
+    // A trailing U+FFFD may be a byte-fallback sequence still being completed: wait for more.
+    if (complete < text.size() || (text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0))
+        return "";
+    if (text.size() <= emitted_.size()) return "";
+    std::string out = tok_detail::utf8_lossy(std::string_view(text).substr(emitted_.size()));
+    prefix_ = read_;
+    read_ = ids_.size();
+    if (prefix_ > 0) {  // drop ids before the context window
+        ids_.erase(ids_.begin(), ids_.begin() + long(prefix_));
+        read_ -= prefix_;
+        prefix_ = 0;
     }
+    std::span<const int32_t> ctx(ids_.data() + prefix_, read_ - prefix_);
+    emitted_ = tok_.decode_raw(ctx, skip_special_);
     return out;
 }
 
@@ -505,8 +505,7 @@ std::string StreamDecoder::finish() {
     std::span<const int32_t> window(ids_.data() + prefix_, ids_.size() - prefix_);
     std::string text = tok_.decode_raw(window, skip_special_);
     std::string out;
-    if (text.size() > emitted_.size())
-        out = tok_detail::utf8_lossy(std::string_view(text).substr(emitted_.size()));
+    if (text.size() > emitted_.size()) out = tok_detail::utf8_lossy(std::string_view(text).substr(emitted_.size()));
     reset();
     return out;
 }

@@ -108,8 +108,9 @@ private:
     Tokenizer tok_;
     bool skip_special_;
     std::vector<int32_t> ids_;
-    size_t prefix_ = 0;       // ids_[prefix_..] are re-decoded on each push
-    std::string emitted_;     // decode_raw(ids_[prefix_..]) already emitted
+    size_t prefix_ = 0;    // ids_[prefix_..] are re-decoded on each push
+    size_t read_ = 0;      // ids_[prefix_..read_) produced the last emitted chunk (left context)
+    std::string emitted_;  // decode_raw(ids_[prefix_..read_))
 };
 
 }  // namespace janus
