@@ -187,10 +187,14 @@ Checkpoint Checkpoint::open(const std::string& path, LoadMode mode) {
                 throw file_error(fname, "shard '" + s + "' (holding " + std::to_string(by_shard[s].size()) +
                                             " tensors, e.g. '" + by_shard[s][0] + "') is missing from " +
                                             dir.string() + " — download it");
+        uint64_t total = 0;
+        for (const std::string& s : shard_order) total += uint64_t(fs::file_size(dir / s, ec));
+        ck.mode_ = resolve_load_mode(mode, total);
         for (const std::string& s : shard_order)
-            ck.add_file(MappedFile::open((dir / s).string(), mode), &by_shard[s]);
+            ck.add_file(MappedFile::open((dir / s).string(), ck.mode_), &by_shard[s]);
     } else {
-        ck.add_file(MappedFile::open(fname, mode), nullptr);
+        ck.mode_ = resolve_load_mode(mode, uint64_t(fs::file_size(file, ec)));
+        ck.add_file(MappedFile::open(fname, ck.mode_), nullptr);
     }
     return ck;
 }

@@ -7,24 +7,46 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace janus::io {
 
-const char* load_mode_name(LoadMode m) { return m == LoadMode::mmap ? "mmap" : "read"; }
+const char* load_mode_name(LoadMode m) {
+    return m == LoadMode::mmap ? "mmap" : m == LoadMode::read ? "read" : "auto";
+}
 
 LoadMode load_mode_from_name(const std::string& name) {
     if (name == "mmap") return LoadMode::mmap;
     if (name == "read") return LoadMode::read;
-    throw Error("load mode '" + name + "' is not known; use 'mmap' or 'read'");
+    if (name == "auto") return LoadMode::automatic;
+    throw Error("load mode '" + name + "' is not known; use 'mmap', 'read' or 'auto'");
 }
 
 LoadMode default_load_mode() {
     if (const char* e = std::getenv("JANUS_LOAD_MODE"); e && *e) return load_mode_from_name(e);
-    // Measured on this project's 24 GiB VMs (docs/info.md): a cold sequential pass over a 2 GiB
-    // file costs about the same either way, but `read` keeps pages anonymous and resident, so later
-    // decode passes never fault; `mmap` wins only when RAM is short or for `janus info`-style peeks.
-    return LoadMode::read;
+    // docs/info.md: on these VMs (no swap) anonymous pages are never reclaimed while idle file
+    // pages are, which is what made decoding from mmap'd weights slower; `read` costs a slower
+    // load (~0.7 vs ~2 GB/s first touch) and RAM for the whole file, so it is used when it fits.
+    return LoadMode::automatic;
+}
+
+LoadMode resolve_load_mode(LoadMode mode, uint64_t total_bytes) {
+    if (mode != LoadMode::automatic) return mode;
+    uint64_t avail_kib = 0;
+    if (FILE* f = std::fopen("/proc/meminfo", "r")) {
+        char key[64];
+        unsigned long long v = 0;
+        while (std::fscanf(f, "%63s %llu kB\n", key, &v) == 2)
+            if (std::strcmp(key, "MemAvailable:") == 0) {
+                avail_kib = v;
+                break;
+            }
+        std::fclose(f);
+    }
+    if (avail_kib == 0) return LoadMode::mmap;
+    return total_bytes / 1024 <= avail_kib / 4 * 3 ? LoadMode::read : LoadMode::mmap;
 }
 
 void ByteView::require(uint64_t offset, uint64_t len, const char* what) const {
@@ -45,7 +67,10 @@ uint8_t* anon_alloc(size_t len, const std::string& path) {
         throw file_error(path, "cannot allocate " + std::to_string(len) + " bytes to read the file into (" +
                                    errno_text() + "); try JANUS_LOAD_MODE=mmap or free some memory");
 #ifdef MADV_HUGEPAGE
-    if (len >= (size_t(2) << 20)) ::madvise(p, len, MADV_HUGEPAGE);  // fewer TLB misses on big weights
+    // Opt-in: fewer TLB misses, but with THP defrag=madvise the page faults compact memory
+    // synchronously, which made loading 3-4x slower here (docs/info.md).
+    const char* thp = std::getenv("JANUS_READ_THP");
+    if (len >= (size_t(2) << 20) && thp && thp[0] == '1') ::madvise(p, len, MADV_HUGEPAGE);
 #endif
     return static_cast<uint8_t*>(p);
 }
@@ -61,8 +86,9 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, LoadMode m
     }
     std::shared_ptr<MappedFile> f(new MappedFile());
     f->path_ = path;
-    f->mode_ = mode;
     f->size_ = uint64_t(st.st_size);
+    mode = resolve_load_mode(mode, f->size_);
+    f->mode_ = mode;
     size_t len = f->size_ ? size_t(f->size_) : 1;
     if (mode == LoadMode::mmap) {
         if (f->size_ == 0) {  // mmap of length 0 is invalid; use a dummy page

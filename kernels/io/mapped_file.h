@@ -17,14 +17,17 @@ namespace janus::io {
 // How checkpoint bytes get into memory.
 //   mmap: map the file (zero-copy; the OS may drop idle pages and fault them in again later).
 //   read: read the whole file into anonymous memory once (costs RAM + one sequential read; pages
-//         then stay resident unless swapped).
-enum class LoadMode : uint8_t { mmap, read };
-const char* load_mode_name(LoadMode m);
-// "mmap" | "read" -> mode; throws janus::Error naming the bad value otherwise.
+//         then stay resident unless swapped). JANUS_READ_THP=1 also advises huge pages.
+//   automatic: read when the files fit comfortably (<= 75% of MemAvailable), else mmap.
+enum class LoadMode : uint8_t { mmap, read, automatic };
+const char* load_mode_name(LoadMode m);  // "mmap" | "read" | "auto"
+// "mmap" | "read" | "auto" -> mode; throws janus::Error naming the bad value otherwise.
 LoadMode load_mode_from_name(const std::string& name);
-// The default mode (see docs/info.md for the measurement behind it). JANUS_LOAD_MODE=mmap|read in
-// the environment overrides it.
+// The default mode: automatic (docs/info.md has the measurements behind it). JANUS_LOAD_MODE=
+// mmap|read|auto in the environment overrides it.
 LoadMode default_load_mode();
+// Resolves `automatic` for `total_bytes` of files against /proc/meminfo's MemAvailable.
+LoadMode resolve_load_mode(LoadMode mode, uint64_t total_bytes);
 
 // A read-only window [data, data + size) with checked accessors. `name` is used in error messages.
 struct ByteView {

@@ -12,12 +12,14 @@ struct Options {
     std::string model;
     janus::InfoOptions info;
     bool all = false;
+    bool bench_load = false;
 };
 
 int run(const Options& o) {
     janus::InfoOptions opt = o.info;
     if (o.all) opt.max_list = 0;
-    std::string out = janus::describe_checkpoint(o.model, opt);
+    std::string out = o.bench_load ? janus::benchmark_checkpoint_load(o.model, opt.json)
+                                   : janus::describe_checkpoint(o.model, opt);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
 }
@@ -35,6 +37,8 @@ const bool registered = janus_cli::register_command(
         app.add_option("--parallel", o->info.parallel, "Janus: images per prompt for the generation estimate")
             ->check(CLI::PositiveNumber);
         app.add_flag("--all", o->all, "List every missing/unexpected tensor");
+        app.add_flag("--bench-load", o->bench_load,
+                     "Time loading in both modes (mmap, read): open, cold/warm sequential pass, random reads");
         return [o] { return run(*o); };
     });
 

@@ -121,6 +121,15 @@ TEST(Checkpoint, DirectoryAndIndexResolution) {
     }
 }
 
+TEST(Checkpoint, AutomaticModeReadsSmallFilesIntoMemory) {
+    Checkpoint ck = Checkpoint::open(kData + "sharded_st", LoadMode::automatic);
+    EXPECT_EQ(ck.mode(), LoadMode::read);
+    EXPECT_EQ(janus::io::resolve_load_mode(LoadMode::automatic, uint64_t(1) << 60), LoadMode::mmap);
+    EXPECT_EQ(janus::io::resolve_load_mode(LoadMode::mmap, 1), LoadMode::mmap);
+    EXPECT_EQ(janus::io::load_mode_from_name("auto"), LoadMode::automatic);
+    EXPECT_THROW(janus::io::load_mode_from_name("fast"), janus::Error);
+}
+
 TEST(Checkpoint, MisalignedSafetensorsDataIsCopied) {
     Checkpoint ck = Checkpoint::open(kData + "st_misaligned.safetensors", LoadMode::mmap);
     EXPECT_TRUE(ck.find("f32")->copied);
