@@ -31,6 +31,8 @@ struct BenchOpsReport {
     double read_gbs = 0;          // streaming read bandwidth, all threads
     double peak_fma_gflops = 0;   // f32 FMA peak, all threads (best SIMD path)
     double peak_bf16_gflops = 0;  // bf16 dot-product peak (0 when the CPU has none)
+    double load_average = -1;     // 1-minute load average at the start (other jobs skew results)
+    int cpus = 0;                 // online CPUs
     std::vector<BenchOpsRow> rows;
 };
 

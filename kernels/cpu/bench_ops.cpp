@@ -1,9 +1,11 @@
 // `janus bench ops` (include/janus/bench.h): times backend ops on the CPU backend next to rooflines
 // measured in the same run — streaming-read bandwidth (all threads) for the memory-bound GEMV, and
-// f32-FMA / bf16-dot peaks for the GEMMs. Weight matrices smaller than 256 MiB are replicated and
+// f32-FMA / bf16-dot peaks for the GEMMs. Weight matrices smaller than 512 MiB are replicated and
 // cycled so every GEMV reads from DRAM (as in decode, where a step streams the whole model), not from
 // the 32 MiB L3. Everything is touched and warmed up before timing (VMs here reclaim idle pages);
 // times are medians over at least 5 calls and `min_seconds`.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -121,7 +123,7 @@ struct Bench {
     // Weight copies to cycle through so that the working set exceeds the caches.
     std::vector<Tensor> weights(DType dt, int64_t N, int64_t K) {
         size_t bytes = size_t(N * K) * dtype_size(dt);
-        size_t target = size_t(opt.quick ? 128 : 256) << 20;
+        size_t target = size_t(opt.quick ? 256 : 512) << 20;
         int copies = int(std::max<size_t>(1, (target + bytes - 1) / bytes));
         std::vector<Tensor> w;
         for (int i = 0; i < copies; i++) {
@@ -223,6 +225,11 @@ BenchOpsReport bench_ops(const BenchOpsOptions& opt) {
     BenchOpsReport rep;
     rep.backend = cpu_backend_description();
     rep.threads = be.threads();
+    rep.cpus = int(sysconf(_SC_NPROCESSORS_ONLN));
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fscanf(f, "%lf", &rep.load_average) != 1) rep.load_average = -1;
+        std::fclose(f);
+    }
     Bench b{be, cpu->pool(), opt, rep};
     if (opt.progress) std::fprintf(stderr, "bench ops on %s\n", rep.backend.c_str());
     b.measure_roofline();
@@ -236,9 +243,11 @@ std::string bench_ops_table(const BenchOpsReport& r) {
     char line[512];
     std::string s;
     std::snprintf(line, sizeof line,
-                  "Backend: %s\nRoofline (measured in this run, %d threads): streaming read %.1f GB/s, "
+                  "Backend: %s (%d CPUs online, 1-min load average %.2f at start)\n"
+                  "Roofline (measured in this run, %d threads): streaming read %.1f GB/s, "
                   "f32 FMA peak %.0f GFLOP/s, bf16 dot peak %.0f GFLOP/s\n\n",
-                  r.backend.c_str(), r.threads, r.read_gbs, r.peak_fma_gflops, r.peak_bf16_gflops);
+                  r.backend.c_str(), r.cpus, r.load_average, r.threads, r.read_gbs, r.peak_fma_gflops,
+                  r.peak_bf16_gflops);
     s += line;
     s += "| group | case | ms | GB/s | GFLOP/s | of roofline | time vs M=1 |\n";
     s += "|---|---|---:|---:|---:|---:|---:|\n";
@@ -262,9 +271,11 @@ std::string bench_ops_json(const BenchOpsReport& r) {
     std::string s = "{\n";
     std::string backend = r.backend;
     std::snprintf(line, sizeof line,
-                  "  \"backend\": \"%s\",\n  \"threads\": %d,\n  \"read_gbs\": %.3f,\n  \"peak_fma_gflops\": %.3f,\n"
+                  "  \"backend\": \"%s\",\n  \"threads\": %d,\n  \"cpus\": %d,\n  \"load_average\": %.2f,\n"
+                  "  \"read_gbs\": %.3f,\n  \"peak_fma_gflops\": %.3f,\n"
                   "  \"peak_bf16_gflops\": %.3f,\n  \"rows\": [\n",
-                  backend.c_str(), r.threads, r.read_gbs, r.peak_fma_gflops, r.peak_bf16_gflops);
+                  backend.c_str(), r.threads, r.cpus, r.load_average, r.read_gbs, r.peak_fma_gflops,
+                  r.peak_bf16_gflops);
     s += line;
     for (size_t i = 0; i < r.rows.size(); i++) {
         const auto& x = r.rows[i];
