@@ -195,11 +195,26 @@ StepOutputs LlamaModel::forward(std::span<const SeqChunk> chunks, KvCache& cache
         profile_->steps++;
     }
 
-    // ---- host-side index tensors: ids (token rows), positions ----
-    std::vector<int32_t> pos_host(static_cast<size_t>(T));
-    for (size_t i = 0; i < chunks.size(); i++)
-        for (int64_t j = 0; j < chunks[i].size(); j++) pos_host[size_t(offset[i] + j)] = int32_t(chunks[i].start + j);
-    Tensor pos = be.upload(Tensor::from_i32(pos_host, {T}));
+    // ---- index tensors: positions [T] and token ids (token rows) in workspace buffers, so a step
+    // allocates nothing once the workspace has grown (one host→device copy each) ----
+    std::vector<int32_t> pos_host(static_cast<size_t>(T)), ids_host(static_cast<size_t>(T), 0);
+    for (size_t i = 0; i < chunks.size(); i++) {
+        const SeqChunk& c = chunks[i];
+        for (int64_t j = 0; j < c.size(); j++) {
+            pos_host[size_t(offset[i] + j)] = int32_t(c.start + j);
+            if (!c.embeds.defined()) {
+                int32_t id = c.tokens[size_t(j)];
+                if (id < 0 || id >= V)
+                    throw Error("LlamaModel::forward: token id " + std::to_string(id) +
+                                " outside the vocabulary [0, " + std::to_string(V) + ")");
+                ids_host[size_t(offset[i] + j)] = id;
+            }
+        }
+    }
+    Tensor pos = ws("pos", DType::i32, T, 1).reshape({T});
+    Tensor ids = ws("ids", DType::i32, T, 1).reshape({T});
+    be.copy(pos, Tensor(pos_host.data(), DType::i32, {T}));
+    be.copy(ids, Tensor(ids_host.data(), DType::i32, {T}));
 
     // ---- embeddings ----
     Tensor x = ws("x", DType::f32, T, D);
@@ -210,12 +225,7 @@ StepOutputs LlamaModel::forward(std::span<const SeqChunk> chunks, KvCache& cache
             be.copy(dst, c.embeds);
             round(dst);
         } else {
-            for (int32_t id : c.tokens)
-                if (id < 0 || id >= V)
-                    throw Error("LlamaModel::forward: token id " + std::to_string(id) + " outside the vocabulary [0, " +
-                                std::to_string(V) + ")");
-            std::vector<int32_t> ids(c.tokens.begin(), c.tokens.end());
-            embed(dst, be.upload(Tensor::from_i32(ids, {int64_t(ids.size())})));
+            embed(dst, ids.rows(offset[i], offset[i] + c.size()));
         }
     }
     tick("embed");
