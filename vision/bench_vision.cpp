@@ -1,6 +1,8 @@
 // `janus bench vision`: SigLIP encode + VQ decode at real dimensions with random weights, FLOP counts,
 // the backend's measured GEMM and conv GFLOP/s, and the PyTorch reference timed in the same run
 // (see include/janus/vision.h). Median of `repeats` timed runs after one warm-up.
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -135,7 +137,16 @@ VisionBenchReport run_vision_benchmark(const VisionBenchOptions& o) {
     // ---- PyTorch, same run, same threads ----
     if (o.torch) {
         std::string script = std::string(JANUS_SOURCE_DIR) + "/scripts/reference/bench_vision_torch.py";
-        std::string cmd = shell_quote(o.python) + " " + shell_quote(script) + " --threads " + std::to_string(r.threads) +
+        const std::string openblas = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3";
+        std::string env = "OMP_NUM_THREADS=" + std::to_string(r.threads) + " OPENBLAS_NUM_THREADS=" + std::to_string(r.threads) + " ";
+        r.torch_blas = "system libblas";
+        if (o.torch_blas == "openblas" && access(openblas.c_str(), R_OK) == 0) {
+            env += "LD_PRELOAD=" + shell_quote(openblas) + " ";
+            r.torch_blas = "OpenBLAS (preloaded)";
+        } else if (o.torch_blas != "openblas" && o.torch_blas != "system") {
+            throw Error("--torch-blas must be openblas or system, got '" + o.torch_blas + "'");
+        }
+        std::string cmd = env + shell_quote(o.python) + " " + shell_quote(script) + " --threads " + std::to_string(r.threads) +
                           " --repeats " + std::to_string(o.torch_repeats) + " --warmup 0 2>&1";
         say("PyTorch (" + o.python + ", " + std::to_string(r.threads) + " threads) ...");
         std::string text;
@@ -180,7 +191,8 @@ std::string VisionBenchReport::to_text() const {
                       r.speedup > 0 ? (std::to_string(r.speedup).substr(0, 5) + "x").c_str() : "-");
         s << line;
     }
-    if (!torch_version.empty()) s << "\nPyTorch " << torch_version << " (CPU, f32, " << threads << " threads, same run)\n";
+    if (!torch_version.empty())
+        s << "\nPyTorch " << torch_version << " (CPU, f32, " << threads << " threads, " << torch_blas << ", same run)\n";
     if (!torch_note.empty()) s << "\n" << torch_note << "\n";
     return s.str();
 }
@@ -188,7 +200,7 @@ std::string VisionBenchReport::to_text() const {
 std::string VisionBenchReport::to_json() const {
     nlohmann::json j;
     j["model"] = model, j["device"] = device, j["weights"] = weights, j["threads"] = threads;
-    j["gemm_gflops"] = gemm_gflops, j["conv_gflops"] = conv_gflops, j["torch_version"] = torch_version;
+    j["gemm_gflops"] = gemm_gflops, j["conv_gflops"] = conv_gflops, j["torch_version"] = torch_version, j["torch_blas"] = torch_blas;
     if (!torch_note.empty()) j["torch_note"] = torch_note;
     for (const auto& r : rows)
         j["rows"].push_back({{"name", r.name}, {"ms", r.ms}, {"gflop", r.gflop}, {"gflops", r.gflops},

@@ -17,6 +17,7 @@ const std::string kHfEncoder = "model.vision_model.encoder.layers.";
 SiglipEncoder SiglipEncoder::load(const WeightSource& src, const SiglipConfig& cfg) {
     SiglipEncoder e;
     e.be_ = &src.backend();
+    e.attn_ = std::make_shared<GemmAttention>(*e.be_);
     e.cfg_ = cfg;
     const int64_t W = cfg.width, P = cfg.patch_size, N = cfg.num_patches(), F = cfg.mlp_dim;
     e.patch_w_ = src.require(kTower + "patch_embed.proj.weight", {W, 3, P, P}).reshape({W, 3 * P * P});
@@ -72,6 +73,7 @@ SiglipEncoder SiglipEncoder::load(const WeightSource& src, const SiglipConfig& c
 SiglipEncoder SiglipEncoder::random(Backend& be, const SiglipConfig& cfg, uint64_t seed, DType wdt) {
     SiglipEncoder e;
     e.be_ = &be;
+    e.attn_ = std::make_shared<GemmAttention>(be);
     e.cfg_ = cfg;
     const int64_t W = cfg.width, P = cfg.patch_size, N = cfg.num_patches(), F = cfg.mlp_dim;
     e.patch_w_ = random_normal(be, {W, 3 * P * P}, 0.02f, seed++, wdt);
@@ -141,7 +143,7 @@ void SiglipEncoder::forward(const Tensor& out, const float* pixels, int n) {
         be.matmul(v, xn, b.wv, b.bv);
         for (int64_t img = 0; img < n; ++img) {
             auto part = [&](const Tensor& t) { return t.rows(img * N, (img + 1) * N).reshape({N, H, Dh}); };
-            be.attention(part(att), part(q), part(k), part(v), scale, -1);
+            attn_->forward(part(att), part(q), part(k), part(v), scale);
         }
         be.matmul(x, att, b.wo, b.bo, MatmulPrecision::f32, /*accumulate=*/true);
         be.layer_norm(xn, x, b.ln2_w, b.ln2_b, cfg_.eps);

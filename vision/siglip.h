@@ -12,10 +12,12 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "kernels/backend.h"
+#include "vision/attention.h"
 #include "vision/name_map.h"
 #include "vision/vision_config.h"
 
@@ -47,6 +49,7 @@ private:
     Tensor patch_w_, patch_b_, pos_, norm_w_, norm_b_;  // patch_w_ viewed as [W, 3·P·P], pos_ [N, W]
     std::vector<Block> blocks_;
     std::map<std::string, Tensor> work_;
+    std::shared_ptr<GemmAttention> attn_;
 };
 
 }  // namespace janus::vision

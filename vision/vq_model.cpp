@@ -99,6 +99,7 @@ VqModel VqModel::load(const WeightSource& ws, const VqConfig& cfg, bool with_enc
     m.be_ = &ws.backend();
     m.cfg_ = cfg;
     m.transposer_ = std::make_shared<Transposer>(*m.be_);
+    m.attn_ = std::make_shared<GemmAttention>(*m.be_);
     m.dec_ = load_stack(ws, kVq + "decoder.", cfg, true);
     m.post_quant_conv_ = {ws.require(kVq + "post_quant_conv.weight", {cfg.z_channels, cfg.embed_dim, 1, 1}),
                           ws.require(kVq + "post_quant_conv.bias", {cfg.z_channels}), 1};
@@ -174,6 +175,7 @@ VqModel VqModel::random(Backend& be, const VqConfig& cfg, uint64_t seed, bool wi
     m.be_ = &be;
     m.cfg_ = cfg;
     m.transposer_ = std::make_shared<Transposer>(be);
+    m.attn_ = std::make_shared<GemmAttention>(be);
     m.dec_ = random_stack(be, cfg, true, seed, wdt);
     m.post_quant_conv_ = {random_normal(be, {cfg.z_channels, cfg.embed_dim, 1, 1}, 0.3f, seed++),
                           constant(be, {cfg.z_channels}, 0.0f), 1};
@@ -266,8 +268,8 @@ void VqModel::run_attn(const Attn& a, int64_t side) {
     be.matmul(q_, t_, a.wq, a.bq);
     be.matmul(k_, t_, a.wk, a.bk);
     be.matmul(v_, t_, a.wv, a.bv);
-    be.attention(o_.reshape({T, 1, C}), q_.reshape({T, 1, C}), k_.reshape({T, 1, C}), v_.reshape({T, 1, C}),
-                 float(1.0 / std::sqrt(double(C))), -1);
+    attn_->forward(o_.reshape({T, 1, C}), q_.reshape({T, 1, C}), k_.reshape({T, 1, C}), v_.reshape({T, 1, C}),
+                   float(1.0 / std::sqrt(double(C))));
     be.matmul(t_, o_, a.wo, a.bo);
     Tensor back = buf(B, {C, T});
     transposer_->transpose(back, t_);

@@ -22,6 +22,7 @@
 
 #include "janus/vision.h"
 #include "kernels/backend.h"
+#include "vision/attention.h"
 #include "vision/layout.h"
 #include "vision/name_map.h"
 #include "vision/vision_config.h"
@@ -85,6 +86,7 @@ private:
     int cur_ = 0;  // which workspace buffer holds the current activation
     Tensor q_, k_, v_, o_, t_;  // attention workspace at the attention resolution
     std::shared_ptr<Transposer> transposer_;
+    std::shared_ptr<GemmAttention> attn_;
 };
 
 }  // namespace janus::vision
