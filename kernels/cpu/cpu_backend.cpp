@@ -13,6 +13,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/convert_kernels.h"
 #include "kernels/cpu/elementwise_kernels.h"
 
 namespace janus {
@@ -89,16 +90,8 @@ void check_numel(const char* op, const char* arg, const Tensor& t, int64_t numel
 void load_f32(const void* src, DType t, int64_t offset, int64_t n, float* dst) {
     switch (t) {
         case DType::f32: std::memcpy(dst, static_cast<const float*>(src) + offset, size_t(n) * 4); break;
-        case DType::bf16: {
-            const uint16_t* s = static_cast<const uint16_t*>(src) + offset;
-            for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32(s[i]);
-            break;
-        }
-        case DType::f16: {
-            const uint16_t* s = static_cast<const uint16_t*>(src) + offset;
-            for (int64_t i = 0; i < n; i++) dst[i] = f16_to_f32(s[i]);
-            break;
-        }
+        case DType::bf16: convert_kernels().bf16_to_f32(static_cast<const uint16_t*>(src) + offset, dst, n); break;
+        case DType::f16: convert_kernels().f16_to_f32(static_cast<const uint16_t*>(src) + offset, dst, n); break;
         default: throw Error(std::string("cpu load_f32: unsupported dtype ") + dtype_name(t));
     }
 }
@@ -281,7 +274,8 @@ void CpuBackend::swiglu(const Tensor& y, const Tensor& gate, const Tensor& up) {
 void CpuBackend::round_to_bf16(const Tensor& x) {
     check_f32("round_to_bf16", "x", x);
     float* p = x.ptr<float>();
-    map1(pool_, x.numel(), [&](int64_t i) { p[i] = janus::round_bf16(p[i]); });
+    auto fn = convert_kernels().round_bf16;
+    pool_.parallel_for(x.numel(), kGrain, [&](int64_t b, int64_t e) { fn(p + b, p + b, e - b); });
 }
 
 void CpuBackend::convert(const Tensor& y, const Tensor& x) {
@@ -289,21 +283,27 @@ void CpuBackend::convert(const Tensor& y, const Tensor& x) {
     check_float("convert", "x", x);
     check_numel("convert", "y", y, x.numel());
     DType dt = y.dtype(), st = x.dtype();
+    if (x.data() == y.data() && dt != st) fail("convert", "y must not alias x when the dtypes differ");
     const void* src = x.data();
     void* dst = y.data();
+    const ConvertKernels& k = convert_kernels();
     pool_.parallel_for(x.numel(), kGrain, [&](int64_t b, int64_t e) {
-        float buf[1024];
-        for (int64_t i = b; i < e; i += 1024) {
-            int64_t n = std::min<int64_t>(1024, e - i);
-            load_f32(src, st, i, n, buf);
-            switch (dt) {
-                case DType::f32: std::memcpy(static_cast<float*>(dst) + i, buf, size_t(n) * 4); break;
-                case DType::bf16:
-                    for (int64_t j = 0; j < n; j++) static_cast<uint16_t*>(dst)[i + j] = f32_to_bf16(buf[j]);
-                    break;
-                default:
-                    for (int64_t j = 0; j < n; j++) static_cast<uint16_t*>(dst)[i + j] = f32_to_f16(buf[j]);
-                    break;
+        const int64_t n = e - b;
+        if (st == dt) {
+            std::memmove(static_cast<char*>(dst) + b * int64_t(dtype_size(dt)),
+                         static_cast<const char*>(src) + b * int64_t(dtype_size(st)), size_t(n) * dtype_size(dt));
+        } else if (st == DType::f32) {
+            const float* s = static_cast<const float*>(src) + b;
+            uint16_t* d = static_cast<uint16_t*>(dst) + b;
+            (dt == DType::bf16 ? k.f32_to_bf16 : k.f32_to_f16)(s, d, n);
+        } else if (dt == DType::f32) {
+            load_f32(src, st, b, n, static_cast<float*>(dst) + b);
+        } else {  // bf16 <-> f16 through f32
+            float buf[1024];
+            for (int64_t i = b; i < e; i += 1024) {
+                int64_t m = std::min<int64_t>(1024, e - i);
+                load_f32(src, st, i, m, buf);
+                (dt == DType::bf16 ? k.f32_to_bf16 : k.f32_to_f16)(buf, static_cast<uint16_t*>(dst) + i, m);
             }
         }
     });

@@ -3,6 +3,7 @@
 // MatmulPrecision::bf16, plus a packed bf16 copy when the vdpbf16ps kernel is used) and runs gemm.h.
 #include <vector>
 
+#include "kernels/cpu/convert_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/gemm.h"
 
@@ -62,18 +63,17 @@ void CpuBackend::matmul(const Tensor& y, const Tensor& x, const Tensor& w, const
             int64_t ld = (K + 31) / 32 * 32;
             a_bf16.assign(size_t(M * ld), 0);
             const float* px = x.ptr<float>();
+            auto cvt = convert_kernels().f32_to_bf16;
             pool_.parallel_for(M, 1, [&](int64_t b, int64_t e) {
-                for (int64_t m = b; m < e; m++)
-                    for (int64_t k = 0; k < K; k++) a_bf16[size_t(m * ld + k)] = f32_to_bf16(px[m * K + k]);
+                for (int64_t m = b; m < e; m++) cvt(px + m * K, a_bf16.data() + m * ld, K);
             });
             p.a_bf16 = a_bf16.data();
             p.lda_bf16 = ld;
         } else {
             a_rounded.resize(size_t(M * K));
             const float* px = x.ptr<float>();
-            pool_.parallel_for(M * K, 1 << 14, [&](int64_t b, int64_t e) {
-                for (int64_t i = b; i < e; i++) a_rounded[size_t(i)] = round_bf16(px[i]);
-            });
+            auto rnd = convert_kernels().round_bf16;
+            pool_.parallel_for(M * K, 1 << 14, [&](int64_t b, int64_t e) { rnd(px + b, a_rounded.data() + b, e - b); });
             p.a = a_rounded.data();
         }
     }
