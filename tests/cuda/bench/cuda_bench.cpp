@@ -6,7 +6,8 @@
 //           of `ctx` positions, precision bf16), eager and CUDA-graph replayed; batch 1 (chat) and
 //           batch 32 (16 images × CFG pair, one KV cache per row) with the gen head + CFG + sampling.
 //           Bytes counted: every weight once + the KV cache read, per step. Step breakdown: matmuls
-//           alone vs the whole step (the difference is attention, norms, rope and the rest).
+//           alone vs the whole step (the difference is attention, norms, rope and the rest);
+//   library the library's `janus bench decode` (run_decode_benchmark: the real LlamaModel) on cuda.
 // Output: one Markdown table on stdout (last), details on stderr. Random weights (never zeros: see
 // the device notes). Usage: bench_cuda [--quick] [--ctx N]
 #include <algorithm>
@@ -238,6 +239,29 @@ void bench_decode(Backend& b, const Shapes& s, int rows, int64_t ctx, double cop
                           "-"});
 }
 
+// The library's own `janus bench decode` (text/decode_bench.cpp: the real LlamaModel on the
+// backend, eager, no graphs) with device cuda, so its numbers come back without the CLI binary.
+void bench_library_decode(const std::string& synthetic, double copy_gbs) {
+    DecodeBenchOptions o;
+    o.synthetic = synthetic;
+    o.device = "cuda";
+    o.tokens = 32;
+    o.prefill_tokens = 512;
+    o.batch = 32;
+    try {
+        DecodeBenchResult r = run_decode_benchmark(o);
+        std::fprintf(stderr, "%s\n", r.to_text().c_str());
+        double gbs = r.bytes_per_step / (r.decode_step_ms_b1 * 1e-3) / 1e9;
+        g_rows.push_back({"janus bench decode " + synthetic + " b1 (LlamaModel, eager)", fmt("%.3f ms", r.decode_step_ms_b1),
+                          fmt("%.3f ms", r.bytes_per_step / (copy_gbs * 1e9) * 1e3), fmt("%.0f%%", 100.0 * gbs / copy_gbs)});
+        g_rows.push_back({"  b" + std::to_string(r.batch) + " step / prefill", fmt("%.3f ms", r.decode_step_ms_bn), "-",
+                          fmt("prefill %.0f tok/s", r.prefill_tok_s)});
+    } catch (const Error& e) {
+        std::fprintf(stderr, "janus bench decode %s on cuda failed: %s\n", synthetic.c_str(), e.what());
+        g_rows.push_back({"janus bench decode " + synthetic, "FAILED", "-", "see log"});
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -267,6 +291,8 @@ int main(int argc, char** argv) {
             bench_decode(b, kJanus7B, 1, ctx, copy, quick);
             bench_decode(b, kJanus7B, 32, ctx, copy, quick);
         }
+        bench_library_decode("janus-pro-1b", copy);
+        if (!quick) bench_library_decode("janus-pro-7b", copy);
         std::printf("\n| %s | measured | roofline (copy bw) | fraction |\n|---|---|---|---|\n", cuda_device_description(0).c_str());
         for (const Row& r : g_rows)
             std::printf("| %s | %s | %s | %s |\n", r.what.c_str(), r.value.c_str(), r.ceiling.c_str(), r.fraction.c_str());
