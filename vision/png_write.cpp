@@ -40,6 +40,68 @@ void png_error_fn(png_structp png, png_const_charp msg) {
 }
 void png_warning_fn(png_structp, png_const_charp) {}
 
+// The libpng calls of write_png, with no C++ objects alive across setjmp. Returns false on error.
+bool write_png_raw(FILE* f, int width, int height, png_bytep* rows, png_text* text, int ntext, std::string* err) {
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, err, png_error_fn, png_warning_fn);
+    png_infop info = png ? png_create_info_struct(png) : nullptr;
+    if (!png || !info) {
+        png_destroy_write_struct(&png, &info);
+        *err = "libpng could not be initialised (out of memory?)";
+        return false;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return false;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, png_uint_32(width), png_uint_32(height), 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (ntext > 0) png_set_text(png, info, text, ntext);
+    png_write_info(png, info);
+    png_write_image(png, rows);
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return true;
+}
+
+// The libpng calls of read_png_text: reads through the image and hands each text chunk to `sink`.
+bool read_png_text_raw(FILE* f, void (*sink)(void*, png_textp), void* ctx, std::string* err) {
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, err, png_error_fn, png_warning_fn);
+    png_infop info = png ? png_create_info_struct(png) : nullptr;
+    png_infop end = png ? png_create_info_struct(png) : nullptr;
+    png_bytep volatile row = nullptr;
+    if (!png || !info || !end) {
+        png_destroy_read_struct(&png, &info, &end);
+        *err = "libpng could not be initialised";
+        return false;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        if (row) png_free(png, row);
+        png_destroy_read_struct(&png, &info, &end);
+        return false;
+    }
+    png_init_io(png, f);
+    png_read_info(png, info);
+    // Text after the image data lands in `end`; read (and discard) the rows to get there.
+    png_set_strip_16(png);
+    png_set_palette_to_rgb(png);
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    png_uint_32 h = png_get_image_height(png, info);
+    row = static_cast<png_bytep>(png_malloc(png, png_get_rowbytes(png, info)));
+    for (int p = 0; p < passes; ++p)
+        for (png_uint_32 y = 0; y < h; ++y) png_read_row(png, row, nullptr);
+    png_read_end(png, end);
+    for (png_infop src : {info, end}) {
+        png_textp t = nullptr;
+        int n = png_get_text(png, src, &t, nullptr);
+        for (int i = 0; i < n; ++i) sink(ctx, &t[i]);
+    }
+    png_free(png, row);
+    png_destroy_read_struct(&png, &info, &end);
+    return true;
+}
+
 }  // namespace
 
 void write_png(const std::string& path, const RgbImage& img, const TextChunks& text) {
@@ -48,16 +110,7 @@ void write_png(const std::string& path, const RgbImage& img, const TextChunks& t
     for (auto& [k, v] : text) check_keyword(k, path);
     std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "wb"));
     if (!f) throw file_error(path, "cannot create PNG file (does the directory exist and is it writable?)");
-    std::string err;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, png_error_fn, png_warning_fn);
-    png_infop info = png ? png_create_info_struct(png) : nullptr;
-    if (!png || !info) {
-        png_destroy_write_struct(&png, &info);
-        throw Error(path + ": libpng could not be initialised (out of memory?)");
-    }
-    // Everything libpng touches after setjmp must not need destructors: keep C++ objects above.
     std::vector<png_text> chunks(text.size());
-    std::vector<png_bytep> rows(size_t(img.height));
     for (size_t i = 0; i < text.size(); ++i) {
         png_text& t = chunks[i];
         t.key = const_cast<char*>(text[i].first.c_str());
@@ -72,62 +125,25 @@ void write_png(const std::string& path, const RgbImage& img, const TextChunks& t
             t.lang_key = nullptr;
         }
     }
+    std::vector<png_bytep> rows(static_cast<size_t>(img.height));
     for (int y = 0; y < img.height; ++y)
-        rows[y] = const_cast<png_bytep>(img.pixels.data() + size_t(y) * img.width * 3);
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
+        rows[size_t(y)] = const_cast<png_bytep>(img.pixels.data() + size_t(y) * img.width * 3);
+    std::string err;
+    if (!write_png_raw(f.get(), img.width, img.height, rows.data(), chunks.data(), int(chunks.size()), &err))
         throw file_error(path, "PNG write failed: " + err);
-    }
-    png_init_io(png, f.get());
-    png_set_IHDR(png, info, png_uint_32(img.width), png_uint_32(img.height), 8, PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    if (!chunks.empty()) png_set_text(png, info, chunks.data(), int(chunks.size()));
-    png_write_info(png, info);
-    png_write_image(png, rows.data());
-    png_write_end(png, info);
-    png_destroy_write_struct(&png, &info);
     if (std::fflush(f.get()) != 0 || std::ferror(f.get())) throw file_error(path, "PNG write error (disk full?)");
 }
 
 TextChunks read_png_text(const std::string& path) {
     std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
     if (!f) throw file_error(path, "cannot open PNG file");
-    std::string err;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, png_error_fn, png_warning_fn);
-    png_infop info = png ? png_create_info_struct(png) : nullptr;
-    png_infop end = png ? png_create_info_struct(png) : nullptr;
-    if (!png || !info || !end) {
-        png_destroy_read_struct(&png, &info, &end);
-        throw Error(path + ": libpng could not be initialised");
-    }
     TextChunks out;
-    std::vector<png_byte> row;  // declared before setjmp: longjmp must not skip destructors
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, &end);
-        throw file_error(path, "not a readable PNG: " + err);
-    }
-    png_init_io(png, f.get());
-    png_read_info(png, info);
-    // Text after the image data sits in `end`; skip the pixel rows by reading them into one buffer.
-    png_set_strip_16(png);
-    png_set_palette_to_rgb(png);
-    png_read_update_info(png, info);
-    size_t rowbytes = png_get_rowbytes(png, info);
-    png_uint_32 h = png_get_image_height(png, info);
-    int passes = png_set_interlace_handling(png);
-    row.resize(rowbytes);
-    for (int p = 0; p < passes; ++p)
-        for (png_uint_32 y = 0; y < h; ++y) png_read_row(png, row.data(), nullptr);
-    png_read_end(png, end);
-    for (png_infop src : {info, end}) {
-        png_textp t = nullptr;
-        int n = png_get_text(png, src, &t, nullptr);
-        for (int i = 0; i < n; ++i) {
-            size_t len = t[i].compression >= PNG_ITXT_COMPRESSION_NONE ? t[i].itxt_length : t[i].text_length;
-            out.emplace_back(t[i].key, std::string(t[i].text, len));
-        }
-    }
-    png_destroy_read_struct(&png, &info, &end);
+    std::string err;
+    auto sink = [](void* ctx, png_textp t) {
+        size_t len = t->compression >= PNG_ITXT_COMPRESSION_NONE ? t->itxt_length : t->text_length;
+        static_cast<TextChunks*>(ctx)->emplace_back(t->key, std::string(t->text, len));
+    };
+    if (!read_png_text_raw(f.get(), sink, &out, &err)) throw file_error(path, "not a readable PNG: " + err);
     return out;
 }
 
