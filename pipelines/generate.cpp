@@ -337,6 +337,14 @@ GenerateResult ImageGenerator::generate(const ImageRequest& request,
 
 // ---- step-wise API ---------------------------------------------------------------------------------
 
+void ImageGenerator::configure(int max_images, int max_prompt_tokens) {
+    if (impl_->engine) throw Error("ImageGenerator::configure: call it before the first submit()");
+    if (max_images < 1) throw Error("max_images: must be >= 1");
+    if (max_prompt_tokens < 2) throw Error("max_prompt_tokens: must be >= 2");
+    impl_->opt.max_images = max_images;
+    impl_->opt.max_prompt_tokens = max_prompt_tokens;
+}
+
 int ImageGenerator::submit(const ImageRequest& request) {
     Impl& m = *impl_;
     if (!m.engine) {

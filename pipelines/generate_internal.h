@@ -34,7 +34,5 @@ MemoryPlan make_memory_plan(const PlanInputs& in);
 // Bytes this process may use: min(0.92 · physical memory, available memory + weight bytes) — the
 // mmap'd weights show up as reclaimable page cache once read (docs/generate.md).
 int64_t detect_memory_limit(int64_t weight_bytes);
-// Parses "20G", "512M", "1.5GiB", "123456" into bytes; throws janus::Error naming `what`.
-int64_t parse_bytes(const std::string& text, const std::string& what);
 
 }  // namespace janus

@@ -59,6 +59,28 @@ void write_png_atomic(const std::string& path, const RgbImage& image, const Text
     }
 }
 
+namespace {
+bool is_png_name(const std::string& o) {
+    return o.size() > 4 && (o.compare(o.size() - 4, 4, ".png") == 0 || o.compare(o.size() - 4, 4, ".PNG") == 0);
+}
+}  // namespace
+
+std::string output_image_path(const std::string& output, uint64_t seed, int k, int n) {
+    namespace fs = std::filesystem;
+    if (is_png_name(output)) {
+        if (n == 1) return output;
+        return output.substr(0, output.size() - 4) + "-" + std::to_string(k) + ".png";
+    }
+    return (fs::path(output.empty() ? "." : output) / ("janus-" + std::to_string(seed) + "-" + std::to_string(k) + ".png"))
+        .string();
+}
+
+std::string output_sheet_path(const std::string& output, uint64_t seed) {
+    namespace fs = std::filesystem;
+    if (is_png_name(output)) return output.substr(0, output.size() - 4) + "-sheet.png";
+    return (fs::path(output.empty() ? "." : output) / ("janus-" + std::to_string(seed) + "-sheet.png")).string();
+}
+
 RgbImage contact_sheet(const std::vector<RgbImage>& images) {
     if (images.empty()) throw Error("contact sheet: no images");
     const int gap = 4;

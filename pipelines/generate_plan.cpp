@@ -42,7 +42,7 @@ int64_t vq_workspace_bytes(const vision::VqConfig& q) {
 
 }  // namespace
 
-int64_t parse_bytes(const std::string& text, const std::string& what) {
+int64_t parse_size(const std::string& text, const std::string& what) {
     size_t used = 0;
     double v = 0;
     try {

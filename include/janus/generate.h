@@ -144,6 +144,9 @@ public:
                             const std::function<void(const GenerateProgress&)>& on_progress = {});
 
     // ---- step-wise API (several requests share each decode step) ----
+    // Sizes the step-wise engine (before the first submit(); throws afterwards): images in flight per
+    // step (further capped by the memory plan) and the longest prompt the KV cache holds.
+    void configure(int max_images, int max_prompt_tokens);
     // Queues the request's images; returns a handle. Throws janus::Error for a bad request or a prompt
     // longer than options.max_prompt_tokens.
     int submit(const ImageRequest& request);
@@ -173,8 +176,17 @@ private:
 TextChunks image_text_chunks(const ImageRequest& request, const GeneratedImage& image, const std::string& model);
 // write_png to path + ".tmp-<pid>" then rename: a reader never sees a partial file.
 void write_png_atomic(const std::string& path, const RgbImage& image, const TextChunks& text = {});
+// Where `janus generate -o OUTPUT` puts image k of n: OUTPUT ending in .png is a file name (n = 1:
+// exactly it; n > 1: "<stem>-<k>.png"), anything else a directory ("<dir>/janus-<seed>-<k>.png").
+// The contact sheet goes to "<stem>-sheet.png" / "<dir>/janus-<seed>-sheet.png".
+std::string output_image_path(const std::string& output, uint64_t seed, int k, int n);
+std::string output_sheet_path(const std::string& output, uint64_t seed);
 // A grid of the images (columns = ceil(sqrt(n)), 4-pixel gaps), e.g. for --contact-sheet.
 RgbImage contact_sheet(const std::vector<RgbImage>& images);
+
+// Parses "20G", "512M", "1.5GiB", "123456" into bytes (K/M/G/T are powers of 1024); throws
+// janus::Error naming `what`.
+int64_t parse_size(const std::string& text, const std::string& what);
 
 // ---- memory plan for a synthetic model shape (docs, `janus generate --dry-run --synthetic`) ----
 // name: janus-pro-1b | janus-pro-7b. kv_dtype "bf16" | "f32". limit_bytes 0 = this machine.
