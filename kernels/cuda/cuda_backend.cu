@@ -180,10 +180,14 @@ Tensor CudaBackend::alloc(DType dtype, const Shape& shape) {
             (void)cudaMemPoolTrimTo(pool, 0);
         e = cudaMallocAsync(&p, rounded, s);
     }
-    if (e == cudaErrorMemoryAllocation) {
+    size_t free_b = 0, total_b = 0;
+    if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        size_t free_b = 0, total_b = 0;
         (void)cudaMemGetInfo(&free_b, &total_b);
+    }
+    // Absurd sizes may come back as another error code than cudaErrorMemoryAllocation; a request
+    // above the free memory is reported as what it is either way.
+    if (e == cudaErrorMemoryAllocation || (e != cudaSuccess && bytes > free_b)) {
         auto mib = [](double b) { return std::to_string(int64_t(b / (1 << 20))); };
         throw Error(name() + ": out of device memory allocating " + std::string(dtype_name(dtype)) + shape.str() +
                     ": needed " + mib(double(bytes)) + " MiB, " + mib(double(free_b)) + " MiB free of " +
