@@ -1,5 +1,6 @@
 # Optional CUDA backend. JANUS_CUDA=AUTO builds it when a CUDA toolkit is found, ON requires it, OFF
 # skips it. The CPU build never needs CUDA. CI compiles for one architecture (JANUS_CUDA_ARCHS=90a).
+# Needs nvcc >= 12 (C++20 device code); developed with CUDA 13.0.
 set(JANUS_HAVE_CUDA OFF)
 if(NOT JANUS_CUDA STREQUAL "OFF")
   if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
@@ -8,7 +9,20 @@ if(NOT JANUS_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
-    set(JANUS_CUDA_ARCHS "80;86;89;90a" CACHE STRING "CUDA architectures to compile for")
+    # Default: the GPU of this machine when there is one; otherwise sm_80 (its machine code also runs
+    # on sm_86/sm_89) and sm_90a (Hopper). Each architecture is one more device compile of every .cu.
+    if(NOT DEFINED CACHE{JANUS_CUDA_ARCHS})
+      set(_janus_archs "80;90a")
+      execute_process(COMMAND nvidia-smi --query-gpu=compute_cap --format=csv,noheader
+                      OUTPUT_VARIABLE _janus_cap RESULT_VARIABLE _janus_rc ERROR_QUIET TIMEOUT 10)
+      if(_janus_rc EQUAL 0 AND _janus_cap MATCHES "^([0-9]+)\\.([0-9]+)")
+        set(_janus_archs "${CMAKE_MATCH_1}${CMAKE_MATCH_2}")
+        if(_janus_archs STREQUAL "90")
+          set(_janus_archs "90a")
+        endif()
+      endif()
+      set(JANUS_CUDA_ARCHS "${_janus_archs}" CACHE STRING "CUDA architectures to compile for")
+    endif()
     set(CMAKE_CUDA_ARCHITECTURES ${JANUS_CUDA_ARCHS})
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
