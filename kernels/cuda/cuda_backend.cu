@@ -345,6 +345,12 @@ void CudaBackend::end_capture() {
         throw_cuda_error(e, "cudaStreamEndCapture (an op inside the captured step failed or was not capturable)",
                          __FILE__, __LINE__);
     }
+    size_t nodes = 0;
+    JANUS_CUDA_CHECK(cudaGraphGetNodes(g, nullptr, &nodes));
+    if (nodes == 0) {  // nothing recorded (e.g. an abandoned capture): keep the previous recording
+        (void)cudaGraphDestroy(g);
+        return;
+    }
     // Same topology as the last recording (a decode step with new positions / cache length): update the
     // executable graph in place, which is much cheaper than instantiating a new one.
     bool updated = false;
