@@ -15,7 +15,7 @@ namespace {
 const char* part_description(const std::string& part, Architecture arch) {
     static const std::pair<const char*, const char*> d[] = {
         {"lm", "language model (Llama decoder)"},
-        {"siglip", "SigLIP-L/16 understanding encoder"},
+        {"siglip", "SigLIP understanding encoder"},
         {"siglip.attn_pool", "SigLIP attention-pool head (unused)"},
         {"aligner", "understanding aligner (MLP)"},
         {"vq.encoder", "VQ-16 encoder (unused by generation)"},
@@ -262,8 +262,8 @@ std::string report_text(const ModelReport& r, const InfoOptions& opt) {
                 std::to_string(m.gen_tokens) + " tokens)  weights + KV " + human_bytes(m.gen_kv) + " + VQ decode " +
                 human_bytes(m.vq_decode) + " = " + human_bytes(m.gen_total));
     }
-    add("  (plus activations of a few MiB; with --load-mode read the whole files are resident: " +
-        human_bytes(file_total) + ")");
+    add("  (plus activations. Loading reads whole files into memory (" + human_bytes(file_total) +
+        ") when they fit in 75% of available RAM, else maps them; JANUS_LOAD_MODE=mmap|read forces one)");
     return s;
 }
 
