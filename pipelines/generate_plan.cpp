@@ -93,8 +93,9 @@ MemoryPlan make_memory_plan(const PlanInputs& in) {
     if (in.max_images > 0) cap = std::min(cap, in.max_images);
     int fit = cap;
     while (fit > 1 && in.weight_bytes + per_image * fit + act(fit) + p.vq_bytes > p.limit_bytes) --fit;
-    p.images_per_step = std::max(fit, 1);
-    p.passes = (in.images + p.images_per_step - 1) / p.images_per_step;
+    fit = std::max(fit, 1);
+    p.passes = (in.images + fit - 1) / fit;
+    p.images_per_step = (in.images + p.passes - 1) / p.passes;  // balanced: 16 → 8 + 8, not 14 + 2
     p.kv_bytes = per_image * p.images_per_step;
     p.activation_bytes = act(p.images_per_step);
     p.total_bytes = p.weight_bytes + p.kv_bytes + p.activation_bytes + p.vq_bytes;
