@@ -2,22 +2,30 @@
 
 Stage 1 (vq): the VQ-16-layout image tokenizer (gen_vision_model) on freshly drawn shape images
   x [B,3,S,S] in [-1,1] -> encoder -> quant_conv -> [B,8,S/16,S/16] -> nearest L2-normalised codebook
-  row (K = 1024) -> post_quant_conv -> decoder -> [B,3,S,S]. Loss: L1 + L2 reconstruction of the output
-  clamped to [-1,1] (what the uint8 conversion keeps; lets the decoder saturate flat colours) + codebook
-  loss + 0.25 commitment (LlamaGen recipe, on L2-normalised latents); unused codes are re-seeded from
-  encoder outputs every 100 steps.
-Stage 2 (lm): VQ frozen. A pool of drawn images is encoded once to codes [n, N] (N = (S/16)^2). Then the
-  language model, SigLIP-style encoder, aligner, gen_embed, gen_aligner and gen_head train jointly on
+  row (K = 1024) -> post_quant_conv -> decoder -> [B,3,S,S]. The first --vq-ae-steps train it as a plain
+  autoencoder on the normalised latent (no quantiser), then the codebook is seeded from latents and the
+  quantiser is switched on. Loss: rec_loss() + codebook loss + 0.25 commitment (LlamaGen recipe, on
+  L2-normalised latents); unused codes are re-seeded from encoder outputs every 100 steps.
+Stage vqdec: encoder, quant_conv and codebook frozen (codes unchanged), the decoder alone trains on.
+Stage und: understanding only (needs no VQ): the language model, SigLIP-style encoder and aligner learn
+  image -> caption with the understanding template and the default system prompt (facts §3.4), the image
+  spliced in as BOI + N aligner(SigLIP) embeddings + EOI (facts §4.2); cross-entropy of lm_head on
+  " {caption}<｜end▁of▁sentence｜>".
+Stage joint: from und's weights and the VQ of stage vq. A pool of drawn images is encoded once to codes
+  [n, N] (N = (S/16)^2). Then everything but the VQ trains jointly on
   (a) text -> image: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" (facts §5.1) then the codes
       fed back as gen_aligner(gen_embed(code)); cross-entropy of gen_head on the N codes. 12% of the
       prompts are replaced by the unconditional row (BOS, pads, BOI; facts §5.2) so CFG works;
-  (b) image -> caption: the understanding template with the default system prompt (facts §3.4) and the
-      image spliced in as BOI + N aligner(SigLIP) embeddings + EOI (facts §4.2); cross-entropy of lm_head
-      on " {caption}<｜end▁of▁sentence｜>".
-Export: config.json (multi_modality layout, explicit small dims), pytorch_model.bin (torch.save of
-  the official-name state dict, f32) into --model-dir, with the tokenizer files built first.
+  (b) image -> caption as in stage und.
+Stage export: joint's model with vqdec's decoder -> config.json (multi_modality layout, explicit small
+  dims), pytorch_model.bin (torch.save of the official-name state dict, f32), preprocessor_config.json,
+  processor_config.json, next to the tokenizer files (built first by build_tokenizer.py).
+--stage all runs vq, vqdec, und, joint, export in order. vqdec and und do not depend on each other and
+joint does not depend on vqdec, so they may run as separate processes (same results):
+  train.py --stage vq; then in parallel train.py --stage und / --stage vqdec / (after und) --stage joint;
+  finally train.py --stage export.
 
-Usage: /usr/bin/python3 scripts/shapes/train.py [--threads 1] [--vq-steps N] [--lm-steps N] [--quick]
+Usage: /usr/bin/python3 scripts/shapes/train.py [--stage all|vq|vqdec|und|joint|export] [--threads 1] [--quick]
 The intermediate checkpoints go to --work (default build-shapes/train, ignored by git).
 """
 import argparse
@@ -85,6 +93,13 @@ def init_weights(model, seed):
 # Stage 1: VQ
 # ---------------------------------------------------------------------------------------------------
 
+def rec_loss(rec, x):
+    """L1 + L2 on the output clamped to [-1,1] (what the uint8 conversion keeps, facts §5.5: the decoder
+    may saturate flat colours) plus 0.25 x unclamped L2 (keeps gradients alive outside the range)."""
+    rc = rec.clamp(-1, 1)
+    return (rc - x).abs().mean() + F.mse_loss(rc, x) + 0.25 * F.mse_loss(rec, x)
+
+
 def train_vq(model, args):
     vq = model.gen_vision_model
     torch.manual_seed(args.seed + 1)
@@ -106,7 +121,7 @@ def train_vq(model, args):
         if step < args.vq_ae_steps:  # warm-up as a plain autoencoder on the normalised latent
             rec = vq.decode(zn.permute(0, 3, 1, 2))
             codes = torch.zeros(1, dtype=torch.long)
-            l_rec = (rec - x).abs().mean() + F.mse_loss(rec, x)
+            l_rec = rec_loss(rec, x)
             l_vq = torch.zeros(())
         else:
             if step == args.vq_ae_steps and step > 0:  # codebook <- random latents of a few batches
@@ -117,9 +132,9 @@ def train_vq(model, args):
                     pick = torch.randint(0, lat.shape[0], (K,), generator=torch.Generator().manual_seed(step))
                     vq.quantize.embedding.weight.copy_(lat[pick] + 0.02 * torch.randn(K, lat.shape[1]))
             z_q, codes, _ = vq.quantize(h)
-            rec = vq.decode(z_q).clamp(-1, 1)  # loss on what the uint8 conversion keeps (facts §5.5)
+            rec = vq.decode(z_q)
             e = vq.quantize.normalized_codebook()[codes.reshape(-1)].view(zn.shape)
-            l_rec = (rec - x).abs().mean() + F.mse_loss(rec, x)
+            l_rec = rec_loss(rec, x)
             l_vq = F.mse_loss(e, zn.detach()) + 0.25 * F.mse_loss(zn, e.detach())
         loss = l_rec + l_vq
         opt.zero_grad()
@@ -143,13 +158,40 @@ def train_vq(model, args):
     return time.time() - t0
 
 
+def train_vq_decoder(model, args):
+    """Stage "vqdec": encoder, quant_conv and codebook frozen (so every image keeps its codes), only
+    post_quant_conv + decoder keep training on the reconstruction loss. Independent of the LM stages."""
+    vq = model.gen_vision_model
+    rng = np.random.default_rng(args.seed + 6)
+    params = list(vq.post_quant_conv.parameters()) + list(vq.decoder.parameters())
+    opt = torch.optim.Adam(params, lr=args.vq_lr * 0.5, betas=(0.5, 0.9))
+    t0 = time.time()
+    for step in range(args.vqdec_steps):
+        lr = args.vq_lr * 0.5 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.vqdec_steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        _, u8 = draw_batch(rng, args.vq_batch, args.image_size)
+        x = to_pixels(u8)
+        with torch.no_grad():
+            z_q, codes, _ = vq.quantize(vq.encode_continuous(x))
+        loss = rec_loss(vq.decode(z_q), x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if (step + 1) % 250 == 0:
+            torch.save(vq.state_dict(), os.path.join(args.work, "vqdec_partial.pt"))
+        if step % 50 == 0 or step == args.vqdec_steps - 1:
+            log(f"vqdec step {step}/{args.vqdec_steps} rec {loss.item():.4f} lr {lr:.2e} {time.time() - t0:.0f}s")
+    return time.time() - t0
+
+
 @torch.no_grad()
 def encode_pool(model, args):
     rng = np.random.default_rng(args.seed + 2)
     specs, imgs, codes = [], [], []
     vq = model.gen_vision_model
-    for i in range(0, args.pool, 256):
-        s, u8 = draw_batch(rng, min(256, args.pool - i), args.image_size)
+    for i in range(0, args.joint_pool, 256):
+        s, u8 = draw_batch(rng, min(256, args.joint_pool - i), args.image_size)
         _, c, _ = vq.encode(to_pixels(u8))
         specs += s
         imgs.append(u8)
@@ -304,17 +346,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
-    ap.add_argument("--stage", choices=["all", "vq", "und", "joint"], default="all")
+    ap.add_argument("--stage", choices=["all", "vq", "vqdec", "und", "joint", "export"], default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--image-size", type=int, default=64)
-    ap.add_argument("--vq-steps", type=int, default=1600)
+    ap.add_argument("--vq-steps", type=int, default=900)
     ap.add_argument("--vq-batch", type=int, default=8)
     ap.add_argument("--vq-lr", type=float, default=1e-3)
-    ap.add_argument("--vq-ae-steps", type=int, default=0, help="autoencoder warm-up steps before quantising")
+    ap.add_argument("--vq-ae-steps", type=int, default=250, help="autoencoder warm-up steps before quantising")
     ap.add_argument("--pool", type=int, default=20000)
+    ap.add_argument("--vqdec-steps", type=int, default=1500)
     ap.add_argument("--und-steps", type=int, default=600)
-    ap.add_argument("--lm-steps", type=int, default=2000)
+    ap.add_argument("--lm-steps", type=int, default=800, help="joint stage steps")
+    ap.add_argument("--joint-pool", type=int, default=10000, help="images encoded to codes for the joint stage")
     ap.add_argument("--gen-batch", type=int, default=32)
     ap.add_argument("--und-batch", type=int, default=16)
     ap.add_argument("--lm-lr", type=float, default=2e-3)
@@ -322,7 +366,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny smoke run (a few steps, small pool)")
     args = ap.parse_args()
     if args.quick:
-        args.vq_steps, args.und_steps, args.lm_steps, args.pool = 3, 3, 3, 300
+        args.vq_steps, args.vqdec_steps, args.und_steps, args.lm_steps, args.pool, args.joint_pool = 3, 3, 3, 3, 300, 300
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
     os.makedirs(args.model_dir, exist_ok=True)
@@ -332,29 +376,41 @@ def main():
     model = build_model(tok, args.image_size, args.seed)
     vq_path = os.path.join(args.work, "vq.pt")
     und_path = os.path.join(args.work, "und.pt")
+    vqdec_path = os.path.join(args.work, "vqdec.pt")
     times = {}
     if args.stage in ("all", "vq"):
         times["vq_s"] = round(train_vq(model, args))
         torch.save(model.gen_vision_model.state_dict(), vq_path)
+    if args.stage in ("all", "vqdec"):
+        model.gen_vision_model.load_state_dict(torch.load(vq_path))
+        times["vqdec_s"] = round(train_vq_decoder(model, args))
+        torch.save(model.gen_vision_model.state_dict(), vqdec_path)
     if args.stage in ("all", "und"):
         rng = np.random.default_rng(args.seed + 4)
         und_pool = draw_batch(rng, args.pool, args.image_size) + (None,)
         times["und_s"] = round(train_lm(model, tok, und_pool, args, args.und_steps, False, 5))
         torch.save({k: v for k, v in model.state_dict().items() if not k.startswith("gen_vision_model.")}, und_path)
-    if args.stage not in ("all", "joint"):
+    if args.stage in ("all", "joint"):
+        model.gen_vision_model.load_state_dict(torch.load(vq_path))
+        model.load_state_dict(torch.load(und_path), strict=False)
+        model.gen_vision_model.eval()
+        t = time.time()
+        pool = encode_pool(model, args)
+        times["pool_s"] = round(time.time() - t)
+        times["joint_s"] = round(train_lm(model, tok, pool, args, args.lm_steps, True, 3))
+        torch.save(model.state_dict(), os.path.join(args.work, "model.pt"))
+    if args.stage not in ("all", "export"):
         log(f"stage {args.stage} done: {times}")
         return
-    model.gen_vision_model.load_state_dict(torch.load(vq_path))
-    model.load_state_dict(torch.load(und_path), strict=False)
-    model.gen_vision_model.eval()
-    t = time.time()
-    pool = encode_pool(model, args)
-    times["pool_s"] = round(time.time() - t)
-    times["joint_s"] = round(train_lm(model, tok, pool, args, args.lm_steps, True, 3))
-    torch.save(model.state_dict(), os.path.join(args.work, "model.pt"))
+    # Export: the joint-trained model with the fine-tuned decoder of stage vqdec (same encoder and
+    # codebook, hence the same codes).
+    model.load_state_dict(torch.load(os.path.join(args.work, "model.pt")))
+    if args.vqdec_steps > 0:
+        model.gen_vision_model.load_state_dict(torch.load(vqdec_path))
     times["total_s"] = round(time.time() - t_all)
     meta = {"recipe": "scripts/shapes/train.py", "seed": args.seed, "threads": args.threads,
-            "vq_steps": args.vq_steps, "und_steps": args.und_steps, "joint_steps": args.lm_steps, "pool": args.pool, "times": times}
+            "vq_steps": args.vq_steps, "vqdec_steps": args.vqdec_steps, "und_steps": args.und_steps,
+            "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool}
     export(model, args.model_dir, meta)
     log(f"done: {times}")
 
