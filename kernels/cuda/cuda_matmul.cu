@@ -124,8 +124,10 @@ void launch_gemv_mr(cudaStream_t s, const float* x, const T* w, const void* bias
     unsigned grid = unsigned((N + kGemvWarps - 1) / kGemvWarps);
     constexpr int E = Vec<T>::n;
     bool vec = K % E == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0;
+    // The scalar fallback (odd K or unaligned pointers) is rare: one instance (MR = 8, rows >= M
+    // skipped) per weight type keeps the compile small.
     if (vec) gemv_kernel<T, MR, true><<<grid, kGemvWarps * 32, 0, s>>>(x, w, bias, bt, y, M, N, K, round_x, acc);
-    else gemv_kernel<T, MR, false><<<grid, kGemvWarps * 32, 0, s>>>(x, w, bias, bt, y, M, N, K, round_x, acc);
+    else gemv_kernel<T, 8, false><<<grid, kGemvWarps * 32, 0, s>>>(x, w, bias, bt, y, M, N, K, round_x, acc);
     JANUS_CUDA_LAUNCH_CHECK("gemv_kernel");
 }
 
