@@ -101,6 +101,7 @@ std::string ChatSession::send(const std::string& user_message, const std::functi
     req.stream = im.turn++;
     req.slot = 0;
     req.cached_prefix = int64_t(common);
+    req.vocab_limit = tok.vocab_size();
     const int handle = gen.add(req);
 
     StreamDecoder stream(tok, true);

@@ -2,6 +2,7 @@
 #include "text/generator.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "janus/error.h"
 
@@ -125,6 +126,8 @@ std::vector<TokenEvent> Generator::step() {
         if (out.first[ci] < 0) continue;
         float* row = logits_host.ptr<float>() + out.first[ci] * V;
         std::vector<float> scratch(row, row + V);
+        if (r.req.vocab_limit > 0 && r.req.vocab_limit < V)
+            std::fill(scratch.begin() + r.req.vocab_limit, scratch.end(), -INFINITY);
         int32_t tok = sample_token(scratch, r.req.sampling, r.history, r.req.stream, r.generated.size());
         r.generated.push_back(tok);
         r.history.add_generated(tok);

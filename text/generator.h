@@ -26,6 +26,8 @@ struct GenerationRequest {
     uint64_t stream = 0;              // RNG stream (e.g. request id)
     int slot = -1;                    // KV slot to use; −1 = take a free one (released at the end)
     int64_t cached_prefix = 0;        // prompt tokens already valid in `slot` (prompt-cache reuse)
+    int64_t vocab_limit = 0;          // > 0: ids >= this are never chosen (embedding rows past the
+                                      // tokenizer's vocabulary, e.g. Janus' 102400 vs ~100.6K, facts §1.2)
 };
 
 struct TokenEvent {

@@ -328,4 +328,13 @@ TEST(Generator, ContinuousBatchingMatchesSeparateRuns) {
     EXPECT_EQ(g3.run_all()[0].size(), 5u);
     q.prompt = some_tokens(64, 9, 97);
     EXPECT_THROW(g3.add(q), Error);
+    // vocab_limit: ids past the tokenizer's vocabulary are never produced.
+    q.prompt = prompts[0];
+    q.max_tokens = 30;
+    q.vocab_limit = 10;
+    g3.add(q);
+    auto limited = g3.run_all();
+    ASSERT_EQ(limited.size(), 1u);
+    EXPECT_EQ(limited[0].size(), 30u);
+    for (int32_t t : limited[0]) EXPECT_LT(t, 10);
 }
