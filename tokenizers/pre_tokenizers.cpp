@@ -150,7 +150,7 @@ struct ByteLevel : PreTokenizer {
     void apply(std::vector<Piece>& pieces) const override {
         if (add_prefix_space)
             for (auto& p : pieces)
-                if (p.text.empty() || p.text[0] != ' ') p.text.insert(0, " ");
+                if (p.text.empty() || p.text[0] != ' ') p.text = " " + p.text;  // (insert() trips a GCC 12 -Wrestrict false positive)
         if (use_regex) {
             std::vector<Piece> out;
             std::vector<std::pair<size_t, size_t>> m;
