@@ -64,6 +64,18 @@ std::string shell_quote(const std::string& s) {
     return q + "'";
 }
 
+std::string loadavg() {
+    FILE* f = std::fopen("/proc/loadavg", "r");
+    if (!f) return "";
+    char buf[128] = {0};
+    size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    std::string s(buf, n);
+    size_t cut = 0;
+    for (int i = 0; i < 3 && cut != std::string::npos; ++i) cut = s.find(' ', cut + 1);
+    return s.substr(0, cut);
+}
+
 }  // namespace
 
 VisionBenchReport run_vision_benchmark(const VisionBenchOptions& o) {
@@ -78,6 +90,7 @@ VisionBenchReport run_vision_benchmark(const VisionBenchOptions& o) {
     r.weights = o.weights;
     r.threads = be.threads();
     r.backend = be.name() == "cpu" ? std::to_string(r.threads) + " CPU threads" : be.name();
+    r.load_before = loadavg();
     auto say = [&](const std::string& s) {
         if (o.progress) std::fprintf(stderr, "bench vision: %s\n", s.c_str());
     };
@@ -172,6 +185,7 @@ VisionBenchReport run_vision_benchmark(const VisionBenchOptions& o) {
     } else {
         r.torch_note = "PyTorch not run (--no-torch)";
     }
+    r.load_after = loadavg();
     return r;
 }
 
@@ -194,6 +208,7 @@ std::string VisionBenchReport::to_text() const {
     if (!torch_version.empty())
         s << "\nPyTorch " << torch_version << " (CPU, f32, " << threads << " threads, " << torch_blas << ", same run)\n";
     if (!torch_note.empty()) s << "\n" << torch_note << "\n";
+    if (!load_before.empty()) s << "load average (1/5/15 min): " << load_before << " before, " << load_after << " after\n";
     return s.str();
 }
 
@@ -202,6 +217,7 @@ std::string VisionBenchReport::to_json() const {
     j["model"] = model, j["device"] = device, j["weights"] = weights, j["threads"] = threads;
     j["gemm_gflops"] = gemm_gflops, j["conv_gflops"] = conv_gflops, j["torch_version"] = torch_version, j["torch_blas"] = torch_blas;
     if (!torch_note.empty()) j["torch_note"] = torch_note;
+    j["load_before"] = load_before, j["load_after"] = load_after;
     for (const auto& r : rows)
         j["rows"].push_back({{"name", r.name}, {"ms", r.ms}, {"gflop", r.gflop}, {"gflops", r.gflops},
                              {"fraction", r.fraction}, {"torch_ms", r.torch_ms}, {"speedup", r.speedup}});

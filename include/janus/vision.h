@@ -89,6 +89,10 @@ struct VisionBenchOptions {
     bool torch = true;                       // also time PyTorch
     int torch_repeats = 1;                   // PyTorch CPU is slow: one timed run, no warm-up
     std::string python = "/usr/bin/python3";
+    // BLAS for PyTorch's Linear layers: "openblas" preloads Debian's OpenBLAS when it is installed
+    // (Debian torch is built against the generic libblas alternative, which may be the unoptimised
+    // reference BLAS); "system" uses whatever the alternative points to.
+    std::string torch_blas = "openblas";
     bool progress = true;
 };
 struct VisionBenchRow {
@@ -101,10 +105,11 @@ struct VisionBenchRow {
     double speedup = 0;      // torch_ms / ms
 };
 struct VisionBenchReport {
-    std::string model, device, weights, backend, torch_version, torch_note;
+    std::string model, device, weights, backend, torch_version, torch_blas, torch_note;
     int threads = 0;
     double gemm_gflops = 0;  // matmul [576, 1024] · [4096, 1024]ᵀ f32, this backend
     double conv_gflops = 0;  // conv2d 3×3 512 → 512 at 24×24 (+ 128 → 128 at 96×96), this backend
+    std::string load_before, load_after;  // /proc/loadavg at start and end (other work on the machine)
     std::vector<VisionBenchRow> rows;
     std::string to_text() const;  // Markdown table
     std::string to_json() const;

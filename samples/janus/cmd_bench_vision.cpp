@@ -25,6 +25,7 @@ const bool registered = janus_cli::register_command(
             ->check(CLI::PositiveNumber);
         app.add_flag("--no-torch", opt->no_torch, "Do not run the PyTorch comparison");
         app.add_option("--python", opt->b.python, "Python with torch for the comparison");
+        app.add_option("--torch-blas", opt->b.torch_blas, "BLAS for PyTorch: openblas (preload when installed) or system");
         app.add_flag("--json", opt->json, "Print one JSON object instead of the table");
         return [opt] {
             janus::VisionBenchOptions b = opt->b;
