@@ -222,8 +222,11 @@ TEST(LlamaModel, ChunkedPrefillEqualsOneShotAndEmbeddingsEqualIds) {
         SeqChunk part{0, s, std::span<const int32_t>(toks.data() + s, size_t(e - s)), {},
                       e == 20 ? OutputRows::last : OutputRows::none};
         auto out = b.model->forward({&part, 1}, c2, true);
-        if (e == 20) chunked = row_of(out.logits, 0);
-        else EXPECT_FALSE(out.logits.defined());
+        if (e == 20) {
+            chunked = row_of(out.logits, 0);
+        } else {
+            EXPECT_FALSE(out.logits.defined());
+        }
     }
     std::vector<double> oned(one.begin(), one.end());
     EXPECT_LE(max_rel_error(chunked, oned), 1e-5);
