@@ -1,5 +1,6 @@
 // `janus bench ops`: op micro-benchmarks against the machine's roofline, measured in the same run —
-// GEMV with the Janus-Pro-1B LM shapes (bf16/f32 weights) in GB/s next to a streaming-read bandwidth,
+// GEMV with the Janus-Pro-1B LM shapes (bf16/f32 weights) in GB/s next to a streaming read of the
+// same buffers timed the same way (median per call, so CPU oversubscription hits both alike),
 // small-batch (M = 32) and prefill (M = 512) GEMM in GFLOP/s next to measured f32-FMA and
 // bf16-dot peaks, plus attention and the VQ decoder's conv2d. Used by the CLI and BENCHMARKS.md.
 #pragma once
@@ -21,14 +22,15 @@ struct BenchOpsRow {
     double ms = 0;       // median time per call
     double gbs = 0;      // weight bytes read per second (GEMV), 0 if not meaningful
     double gflops = 0;   // useful FLOP/s / 1e9
-    double fraction = 0; // of the matching roofline (bandwidth for GEMV, peak for GEMM), 0 if none
+    double read_gbs = 0; // GEMV only: streaming read of the very same weight buffers, same timing
+    double fraction = 0; // of the matching roofline (read_gbs for GEMV, peak for GEMM), 0 if none
     double vs_m1 = 0;    // GEMM only: time / time of the same weight's M = 1 GEMV
 };
 
 struct BenchOpsReport {
     std::string backend;          // cpu_backend_description()
     int threads = 0;
-    double read_gbs = 0;          // streaming read bandwidth, all threads
+    double read_gbs = 0;          // streaming read bandwidth over a 1 GiB buffer, all threads
     double peak_fma_gflops = 0;   // f32 FMA peak, all threads (best SIMD path)
     double peak_bf16_gflops = 0;  // bf16 dot-product peak (0 when the CPU has none)
     double load_average = -1;     // 1-minute load average at the start (other jobs skew results)

@@ -1,5 +1,6 @@
 // `janus bench ops` (include/janus/bench.h): times backend ops on the CPU backend next to rooflines
-// measured in the same run — streaming-read bandwidth (all threads) for the memory-bound GEMV, and
+// measured in the same run — a streaming read of the very same weight buffers, timed the same way
+// (median per call), for the memory-bound GEMV (plus a 1 GiB read for reference), and
 // f32-FMA / bf16-dot peaks for the GEMMs. Weight matrices smaller than 512 MiB are replicated and
 // cycled so every GEMV reads from DRAM (as in decode, where a step streams the whole model), not from
 // the 32 MiB L3. Everything is touched and warmed up before timing (VMs here reclaim idle pages);
@@ -75,6 +76,7 @@ struct Bench {
         if (!opt.progress) return;
         std::fprintf(stderr, "  %-10s %-36s %9.3f ms", r.group.c_str(), r.name.c_str(), r.ms);
         if (r.gbs > 0) std::fprintf(stderr, " %7.1f GB/s", r.gbs);
+        if (r.read_gbs > 0) std::fprintf(stderr, " (read %5.1f)", r.read_gbs);
         if (r.gflops > 0) std::fprintf(stderr, " %8.1f GFLOP/s", r.gflops);
         if (r.fraction > 0) std::fprintf(stderr, " (%4.0f%%)", 100 * r.fraction);
         if (r.vs_m1 > 0) std::fprintf(stderr, " %5.2fx M=1", r.vs_m1);
@@ -133,6 +135,25 @@ struct Bench {
         return w;
     }
 
+    // Streaming read of the same weight copies, cycled and timed like the GEMV (median per call).
+    double read_same(const std::vector<Tensor>& w) {
+        const size_t bytes = w[0].nbytes() / 32768 * 32768;
+        const size_t chunk = size_t(1) << 20;
+        const int64_t chunks = int64_t((bytes + chunk - 1) / chunk);
+        double t = time_median(
+            [&](int i) {
+                const char* base = static_cast<const char*>(w[size_t(i) % w.size()].data());
+                pool.parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
+                    for (int64_t c = b; c < e; c++) {
+                        size_t off = size_t(c) * chunk, len = std::min(chunk, bytes - off);
+                        cpu::stream_read(base + off, len);
+                    }
+                });
+            },
+            opt.min_seconds);
+        return double(bytes) / t / 1e9;
+    }
+
     double run_matmul(const std::vector<Tensor>& w, int64_t M, MatmulPrecision prec) {
         int64_t N = w[0].dim(0), K = w[0].dim(1);
         Tensor x = be.alloc(DType::f32, {M, K}), y = be.alloc(DType::f32, {M, N});
@@ -154,10 +175,11 @@ struct Bench {
             for (const Variant& v : variants) {
                 std::vector<Tensor> w = weights(v.wt, N, K);
                 double bytes = double(N * K) * double(dtype_size(v.wt));
+                double read = read_same(w);
                 double t1 = run_matmul(w, 1, v.prec);
                 BenchOpsRow r1{"gemv", shape_name(N, K) + " " + v.label, t1 * 1e3, bytes / t1 / 1e9,
-                               2.0 * double(N * K) / t1 / 1e9, 0, 0};
-                r1.fraction = rep.read_gbs > 0 ? r1.gbs / rep.read_gbs : 0;
+                               2.0 * double(N * K) / t1 / 1e9, read, 0, 0};
+                r1.fraction = read > 0 ? r1.gbs / read : 0;
                 rep.rows.push_back(r1);
                 log(r1);
                 for (int64_t M : {int64_t(32), int64_t(512)}) {
@@ -167,7 +189,7 @@ struct Bench {
                     bool dot = v.wt == DType::bf16 && v.prec == MatmulPrecision::bf16 && rep.peak_bf16_gflops > 0;
                     double peak = dot ? rep.peak_bf16_gflops : rep.peak_fma_gflops;
                     BenchOpsRow r{M == 32 ? "gemm_m32" : "gemm_m512", shape_name(N, K) + " " + v.label, tm * 1e3,
-                                  bytes / tm / 1e9, flops / tm / 1e9, 0, M == 32 ? tm / t1 : 0};
+                                  bytes / tm / 1e9, flops / tm / 1e9, 0, 0, M == 32 ? tm / t1 : 0};
                     r.fraction = peak > 0 ? r.gflops / peak : 0;
                     rep.rows.push_back(r);
                     log(r);
@@ -191,7 +213,7 @@ struct Bench {
             double pairs = a.causal == 0 ? double(a.Tq) * double(a.Tq + 1) / 2 : double(a.Tq) * double(a.Tk);
             double flops = 4.0 * pairs * double(H * Dh);
             BenchOpsRow r{"attention", std::string(a.label) + ", H=16 Dh=128 bf16 kv", t * 1e3,
-                          a.Tq == 1 ? double(k.nbytes() + v.nbytes()) / t / 1e9 : 0, flops / t / 1e9, 0, 0};
+                          a.Tq == 1 ? double(k.nbytes() + v.nbytes()) / t / 1e9 : 0, flops / t / 1e9, 0, 0, 0};
             rep.rows.push_back(r);
             log(r);
         }
@@ -208,7 +230,7 @@ struct Bench {
         double flops = 2.0 * double(C * C * 9) * double(S * S);
         BenchOpsRow r{"conv2d", std::to_string(C) + "->" + std::to_string(C) + " 3x3 at " + std::to_string(S) + "x" +
                                     std::to_string(S),
-                      t * 1e3, 0, flops / t / 1e9, rep.peak_fma_gflops > 0 ? flops / t / 1e9 / rep.peak_fma_gflops : 0, 0};
+                      t * 1e3, 0, flops / t / 1e9, 0, rep.peak_fma_gflops > 0 ? flops / t / 1e9 / rep.peak_fma_gflops : 0, 0};
         rep.rows.push_back(r);
         log(r);
     }
@@ -249,8 +271,8 @@ std::string bench_ops_table(const BenchOpsReport& r) {
                   r.backend.c_str(), r.cpus, r.load_average, r.threads, r.read_gbs, r.peak_fma_gflops,
                   r.peak_bf16_gflops);
     s += line;
-    s += "| group | case | ms | GB/s | GFLOP/s | of roofline | time vs M=1 |\n";
-    s += "|---|---|---:|---:|---:|---:|---:|\n";
+    s += "| group | case | ms | GB/s | read GB/s, same buffers | GFLOP/s | of roofline | time vs M=1 |\n";
+    s += "|---|---|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& x : r.rows) {
         auto num = [](double v, const char* fmt) {
             char b[32];
@@ -258,8 +280,9 @@ std::string bench_ops_table(const BenchOpsReport& r) {
             std::snprintf(b, sizeof b, fmt, v);
             return std::string(b);
         };
-        std::snprintf(line, sizeof line, "| %s | %s | %.3f | %s | %s | %s | %s |\n", x.group.c_str(), x.name.c_str(),
-                      x.ms, num(x.gbs, "%.1f").c_str(), num(x.gflops, "%.1f").c_str(),
+        std::snprintf(line, sizeof line, "| %s | %s | %.3f | %s | %s | %s | %s | %s |\n", x.group.c_str(),
+                      x.name.c_str(), x.ms, num(x.gbs, "%.1f").c_str(), num(x.read_gbs, "%.1f").c_str(),
+                      num(x.gflops, "%.1f").c_str(),
                       num(100 * x.fraction, "%.0f%%").c_str(), num(x.vs_m1, "%.2fx").c_str());
         s += line;
     }
@@ -280,9 +303,9 @@ std::string bench_ops_json(const BenchOpsReport& r) {
     for (size_t i = 0; i < r.rows.size(); i++) {
         const auto& x = r.rows[i];
         std::snprintf(line, sizeof line,
-                      "    {\"group\": \"%s\", \"name\": \"%s\", \"ms\": %.6f, \"gbs\": %.3f, \"gflops\": %.3f, "
-                      "\"fraction\": %.4f, \"vs_m1\": %.3f}%s\n",
-                      x.group.c_str(), x.name.c_str(), x.ms, x.gbs, x.gflops, x.fraction, x.vs_m1,
+                      "    {\"group\": \"%s\", \"name\": \"%s\", \"ms\": %.6f, \"gbs\": %.3f, \"read_gbs\": %.3f, "
+                      "\"gflops\": %.3f, \"fraction\": %.4f, \"vs_m1\": %.3f}%s\n",
+                      x.group.c_str(), x.name.c_str(), x.ms, x.gbs, x.read_gbs, x.gflops, x.fraction, x.vs_m1,
                       i + 1 < r.rows.size() ? "," : "");
         s += line;
     }
