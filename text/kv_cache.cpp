@@ -13,6 +13,13 @@ KvCache::KvCache(Backend& backend, const LmConfig& cfg, int slots, int64_t capac
     if (dtype != DType::f32 && dtype != DType::bf16 && dtype != DType::f16)
         throw Error(std::string("KV cache: unsupported dtype ") + dtype_name(dtype) + " (use f32, bf16 or f16)");
     Shape s{slots, capacity, cfg.kv_heads, cfg.head_dim};
+    const double need = 2.0 * double(cfg.layers) * double(s.numel()) * double(dtype_size(dtype));
+    const MemoryInfo mem = backend.memory();
+    if (mem.available > 0 && need > double(mem.available))
+        throw Error("KV cache: " + std::to_string(slots) + " sequence(s) × " + std::to_string(capacity) +
+                    " tokens need " + std::to_string(int64_t(need / 1048576.0)) + " MiB but only " +
+                    std::to_string(int64_t(double(mem.available) / 1048576.0)) + " MiB are available on " +
+                    backend.name() + " — use a smaller --ctx (or fewer parallel rows)");
     for (int64_t l = 0; l < cfg.layers; l++) {
         k_.push_back(backend.alloc(dtype, s));
         v_.push_back(backend.alloc(dtype, s));

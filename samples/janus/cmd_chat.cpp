@@ -169,6 +169,8 @@ int run(Options& opt) {
         std::fputc('\n', stdout);
         std::fflush(stdout);
         if (g_interrupted) std::fputs("(stopped)\n", stderr);
+        if (st.finish_reason == "context")
+            std::fputs("(the context is full: /reset, or restart with a larger --ctx)\n", stderr);
         if (g.verbose) print_stats(st);
     }
 }

@@ -262,6 +262,13 @@ TEST(LlamaModel, ErrorsAreClear) {
     std::vector<int32_t> bad = {97};
     SeqChunk oob{0, 0, bad, {}, OutputRows::last};
     EXPECT_THROW(b.model->forward({&oob, 1}, cache, true), Error);
+    // A KV cache larger than the memory is refused up front, naming --ctx.
+    try {
+        KvCache huge(cpu_backend(), cfg, 4, int64_t(1) << 36, DType::f32);
+        FAIL() << "expected an out-of-memory error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--ctx"), std::string::npos) << e.what();
+    }
     // Missing tensors are listed by name.
     TinyCheckpoint ck = make_tiny_checkpoint(cfg, DType::f32, 1);
     ck.tensors.erase("model.layers.1.mlp.up_proj.weight");
