@@ -48,8 +48,8 @@ std::vector<float> row_of(const Tensor& t, int64_t r) {
     return {v.begin() + r * C, v.begin() + (r + 1) * C};
 }
 
-void check_prefill_matches_reference(const LmConfig& cfg) {
-    auto b = build(cfg, DType::f32, ComputeDType::f32);
+void check_prefill_matches_reference(const LmConfig& cfg, DType wdt = DType::f32) {
+    auto b = build(cfg, wdt, ComputeDType::f32);
     KvCache cache(cpu_backend(), cfg, 1, 64, DType::f32);
     auto toks = some_tokens(13, 1, int(cfg.vocab_size));
     auto ref = reference_logits(cfg, b.ck, toks, b.model->inv_freq());
@@ -69,6 +69,9 @@ TEST(LlamaModel, MhaPrefillMatchesFloat64Reference) { check_prefill_matches_refe
 TEST(LlamaModel, GqaPrefillMatchesFloat64Reference) { check_prefill_matches_reference(tiny_config(2)); }
 TEST(LlamaModel, Qwen2BiasPrefillMatchesFloat64Reference) { check_prefill_matches_reference(tiny_config(1, true)); }
 TEST(LlamaModel, TiedEmbeddingsMatchFloat64Reference) { check_prefill_matches_reference(tiny_config(2, false, true)); }
+// f16 / bf16 checkpoints computed in f32 (--dtype f32): the weights' values are exact, so f32 accuracy.
+TEST(LlamaModel, F16WeightsF32ComputeMatchFloat64Reference) { check_prefill_matches_reference(tiny_config(2), DType::f16); }
+TEST(LlamaModel, Bf16WeightsF32ComputeMatchFloat64Reference) { check_prefill_matches_reference(tiny_config(2), DType::bf16); }
 
 TEST(LlamaModel, Llama3RopeScalingMatchesFloat64Reference) {
     auto cfg = tiny_config(2);
