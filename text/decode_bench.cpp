@@ -92,7 +92,8 @@ DecodeBenchResult run_decode_benchmark(const DecodeBenchOptions& o) {
     r.batch = o.batch;
 
     // Bandwidth first, so its 1 GiB buffer is gone before the model's peak RSS builds up.
-    r.measured_bandwidth_gbps = measure_read_bandwidth(r.threads);
+    // (CPU only: a GPU's bandwidth is measured by the CUDA backend's own bench; fraction then 0.)
+    if (be.device().kind == DeviceKind::cpu) r.measured_bandwidth_gbps = measure_read_bandwidth(r.threads);
 
     // ---- weights ----
     auto t0 = Clock::now();
