@@ -305,9 +305,19 @@ std::vector<UnderstandResult> Understander::Impl::run(const std::vector<Understa
 std::vector<UnderstandResult> Understander::ask_batch(const std::vector<std::vector<RgbImage>>& images,
                                                       const std::string& question,
                                                       const std::function<void(size_t, const std::string&)>& on_text) {
-    std::vector<UnderstandRow> rows;
-    for (const auto& imgs : images) rows.push_back({imgs, question});
-    return impl_->run(rows, on_text);
+    // Rows run in groups of at most kMaxRows so the KV caches stay bounded (each row holds prompt +
+    // max_new_tokens positions); with --dump everything is one group so the files cover all images.
+    constexpr size_t kMaxRows = 8;
+    const size_t group = impl_->opt.dump_dir.empty() ? kMaxRows : images.size();
+    std::vector<UnderstandResult> out;
+    for (size_t first = 0; first < images.size(); first += group) {
+        std::vector<UnderstandRow> rows;
+        for (size_t i = first; i < std::min(images.size(), first + group); ++i) rows.push_back({images[i], question});
+        std::function<void(size_t, const std::string&)> cb;
+        if (on_text) cb = [&](size_t r, const std::string& s) { on_text(first + r, s); };
+        for (auto& r : impl_->run(rows, cb)) out.push_back(std::move(r));
+    }
+    return out;
 }
 
 }  // namespace janus

@@ -104,6 +104,12 @@ TEST(Understand, BatchRowsMatchSingleRows) {
     UnderstandResult alone = u->ask({img(1)}, "Describe this image.");
     EXPECT_EQ(rows[2].tokens, alone.tokens);
     EXPECT_EQ(rows[2].text, alone.text);
+    // More rows than one group (8): rows 8 and 9 run in a second group with the same answers.
+    std::vector<std::vector<RgbImage>> many;
+    for (int i = 0; i < 10; ++i) many.push_back({img(i % 2)});
+    auto m = u->ask_batch(many, "Describe this image.");
+    ASSERT_EQ(m.size(), 10u);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(m[size_t(i)].tokens, i % 2 ? alone.tokens : rows[0].tokens) << "row " << i;
 }
 
 TEST(Understand, PromptHelpers) {
