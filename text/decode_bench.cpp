@@ -200,8 +200,10 @@ DecodeBenchResult run_decode_benchmark(const DecodeBenchOptions& o) {
             m.forward(chunks, cn, true);
         }
         m.set_profile(nullptr);
-        for (auto& [k, v] : prof.seconds)
-            r.breakdown_ms.push_back({(pass == 0 ? "b1." : "b" + std::to_string(o.batch) + ".") + k, v * 1e3});
+        std::string prefix = "b";
+        prefix += pass == 0 ? std::string("1") : std::to_string(o.batch);
+        prefix += '.';
+        for (auto& [k, v] : prof.seconds) r.breakdown_ms.push_back({prefix + k, v * 1e3});
     }
     r.peak_rss_bytes = peak_rss_bytes();
     return r;
