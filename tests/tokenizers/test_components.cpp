@@ -71,6 +71,17 @@ TEST(PreTokenizers, SplitRegexLookaheadAndUnicodeClasses) {
     EXPECT_EQ(pre(j, "x\u3000\u3000y"), (V{"x", "\u3000", "\u3000y"}));  // U+3000 is \s
 }
 
+TEST(PreTokenizers, OnigurumaWhitespaceClass) {
+    // Oniguruma (the reference library's engine): \s is Unicode White_Space — U+0085 yes, U+FEFF no.
+    // (JavaScript's \s differs on both, so @lenml/tokenizers is not the reference here.)
+    json j = {{"type", "Split"}, {"pattern", {{"Regex", "\\s+"}}}, {"behavior", "Removed"}, {"invert", false}};
+    EXPECT_EQ(pre(j, "a\u0085b\ufeffc"), (V{"a", "b\ufeffc"}));
+    // "$" also matches before a newline (no single-line option), as in the reference: the spaces
+    // before "\n" form a piece (with "$" = end of input only, nothing would match).
+    json k = {{"type", "Split"}, {"pattern", {{"Regex", "\\s+$"}}}, {"behavior", "Isolated"}, {"invert", false}};
+    EXPECT_EQ(pre(k, "ab  \ncd"), (V{"ab", "  ", "\ncd"}));
+}
+
 TEST(PreTokenizers, ByteLevelRegexAndPrefixSpace) {
     json j = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}};
     EXPECT_EQ(pre(j, "Hello world's 123!!"), (V{" Hello", " world", "'s", " 123", "!!"}));

@@ -109,4 +109,32 @@ for (let k = 0; k < 60; ++k) {
   generated.push(s);
 }
 
+// Random strings over many Unicode blocks, with special-token strings and whitespace mixed in. The
+// pool leaves out U+FEFF, U+0085 and U+180E (JavaScript's \s disagrees with Oniguruma's about them,
+// see docs/tokenize.md) and code points newer than Unicode 14 (Oniguruma 6.9.8's tables).
+const ranges = [[0x20, 0x7e], [0x20, 0x7e], [0x20, 0x7e], [0x9, 0xd], [0xa0, 0x17f], [0x300, 0x36f], [0x370, 0x3ff],
+  [0x400, 0x4ff], [0x590, 0x5ff], [0x600, 0x6ff], [0x900, 0x97f], [0xe00, 0xe7f], [0x1100, 0x11ff], [0x2000, 0x206f],
+  [0x2100, 0x23ff], [0x3000, 0x30ff], [0x4e00, 0x4fff], [0xac00, 0xacff], [0xff00, 0xffef], [0x1f300, 0x1f5ff],
+  [0x1f900, 0x1f9ff], [0x1d400, 0x1d4ff]];
+const extra = [0xfeff, 0x85, 0x180e];
+const words = ["<|im_end|>", "<｜end▁of▁sentence｜>", "<s>", "</s>", "<|eot_id|>", "<image_placeholder>", "<|User|>",
+  "<｜User｜>", "<think>", " ", "  ", "\n", "\n\n", " \n ", "\t\t", "\r\n", "don't", "'S", "123456", "ﬁ", "İ", "ǅ",
+  "▁", " ▁ ", "<0x41>", "\u00a0", "Ⅻ", "１２３", "\u0301", "<begin_of_image>"];
+const rnd2 = lcg(424242);
+for (let k = 0; k < 200; ++k) {
+  let s = "";
+  const n = Math.floor(rnd2() * 30);
+  for (let i = 0; i < n; ++i) {
+    const r = rnd2();
+    if (r < 0.2) s += words[Math.floor(rnd2() * words.length)];
+    else {
+      const [a, b] = ranges[Math.floor(rnd2() * ranges.length)];
+      let cp = a + Math.floor(rnd2() * (b - a + 1));
+      if ((cp >= 0xd800 && cp < 0xe000) || extra.includes(cp)) cp = 0x41;
+      s += String.fromCodePoint(cp);
+    }
+  }
+  generated.push(s);
+}
+
 export const corpus = [...base.filter((x) => typeof x === "string"), ...generated];
