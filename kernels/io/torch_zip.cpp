@@ -75,10 +75,13 @@ TorchZipContents parse_torch_zip(const ByteView& f) {
             throw bad("view (offset " + std::to_string(p.storage_offset) + ", shape " + std::to_string(t.shape.size()) +
                       "-d) reaches element " + std::to_string(last) + " of storage '" + p.storage_key +
                       "' which has only " + std::to_string(storage_elems) + " elements");
-        t.offset = it->second->data_offset + uint64_t(p.storage_offset) * esize;
-        t.span_bytes = numel ? (last - uint64_t(p.storage_offset) + 1) * esize : 0;
         t.strides = p.strides;
         if (t.contiguous()) t.strides.clear();
+        else if (numel > storage_elems)  // only possible with overlapping (e.g. stride-0 expanded) views
+            throw bad("non-contiguous view of " + std::to_string(numel) + " elements is larger than its storage (" +
+                      std::to_string(storage_elems) + " elements); save a contiguous copy (tensor.contiguous())");
+        t.offset = it->second->data_offset + uint64_t(p.storage_offset) * esize;
+        t.span_bytes = numel ? (last - uint64_t(p.storage_offset) + 1) * esize : 0;
         out.tensors.push_back(std::move(t));
     }
     return out;

@@ -356,6 +356,8 @@ def main():
                    {"x": FakeTensor(FakeStorage("0", torch.FloatStorage, 4), 2, (2, 2), (2, 1))}, {"0": f4})
     fake_torch_zip(os.path.join(BAD, "bin_storage_too_small.bin"),
                    {"x": FakeTensor(FakeStorage("0", torch.FloatStorage, 16), 0, (4, 4), (4, 1))}, {"0": f4})
+    fake_torch_zip(os.path.join(BAD, "bin_expanded_view.bin"),
+                   {"x": FakeTensor(FakeStorage("0", torch.FloatStorage, 4), 0, (1000, 4), (0, 1))}, {"0": f4})
     fake_torch_zip(os.path.join(BAD, "bin_rank_mismatch.bin"),
                    {"x": FakeTensor(FakeStorage("0", torch.FloatStorage, 4), 0, (2, 2), (1,))}, {"0": f4})
 

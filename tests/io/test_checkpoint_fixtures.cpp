@@ -187,6 +187,7 @@ const BadCase kBad[] = {
     {"bin_view_out_of_range.bin", "tensor 'x': view (offset 2, shape 2-d) reaches element 5"},
     {"bin_storage_too_small.bin", "should hold 16 elements"},
     {"bin_rank_mismatch.bin", "different ranks"},
+    {"bin_expanded_view.bin", "larger than its storage"},
     {"sharded_missing_shard", "pytorch_model-00002-of-00002.bin' (holding 1 tensors"},
     {"sharded_missing_tensor", "'c.weight' is listed in the index"},
 };
