@@ -155,6 +155,42 @@ bool is_punctuation(int32_t c) {
     }
 }
 
+namespace {
+std::string utf8proc_norm(std::string_view s, int opts);
+
+// NFC leaves a character alone when it is below U+0300 or a CJK unified ideograph (NFC_QC = Yes, and
+// never the second element of a composition). Only the runs of other characters, together with the
+// one character before each run (a possible composition starter), go through utf8proc.
+std::string nfc_fast(std::string_view s) {
+    auto safe = [](int32_t cp) { return cp >= 0 && (cp < 0x300 || (cp >= 0x4E00 && cp <= 0x9FFF)); };
+    std::string out;
+    out.reserve(s.size());
+    size_t i = 0, n = s.size(), copied = 0;
+    size_t prev_start = 0;  // start of the previous character
+    while (i < n) {
+        int len;
+        int32_t cp = utf8_decode(s, i, &len);
+        if (safe(cp)) { prev_start = i; i += size_t(len); continue; }
+        // A run of unsafe characters starts at i; include the previous character.
+        size_t run_begin = i > 0 ? prev_start : 0;
+        size_t j = i;
+        while (j < n) {
+            int l2;
+            int32_t c2 = utf8_decode(s, j, &l2);
+            if (safe(c2)) break;
+            j += size_t(l2);
+        }
+        out.append(s.substr(copied, run_begin - copied));
+        out += utf8proc_norm(s.substr(run_begin, j - run_begin), UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        copied = j;
+        i = j;
+        prev_start = j;
+    }
+    out.append(s.substr(copied));
+    return out;
+}
+}  // namespace
+
 std::string normalize(std::string_view s, NormForm form) {
     bool ascii = true;
     for (char ch : s) if (static_cast<unsigned char>(ch) >= 0x80) { ascii = false; break; }
@@ -166,6 +202,12 @@ std::string normalize(std::string_view s, NormForm form) {
         case NormForm::NFKC: opts |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
         case NormForm::NFKD: opts |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
     }
+    if (form == NormForm::NFC && utf8_valid(s)) return nfc_fast(s);
+    return utf8proc_norm(s, opts);
+}
+
+namespace {
+std::string utf8proc_norm(std::string_view s, int opts) {
     std::string valid = utf8_lossy(s);  // utf8proc rejects invalid input
     utf8proc_uint8_t* out = nullptr;
     auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(valid.data()), utf8proc_ssize_t(valid.size()),
@@ -175,6 +217,7 @@ std::string normalize(std::string_view s, NormForm form) {
     std::free(out);
     return r;
 }
+}  // namespace
 
 std::string lowercase(std::string_view s) {
     std::string out;

@@ -4,7 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "janus/tokenizer.h"
+#include <utf8proc.h>
+
+#include <cstdlib>
+
 #include "tokenizers/components.h"
+#include "tokenizers/unicode.h"
 
 using janus::tok_detail::json;
 using janus::tok_detail::Piece;
@@ -235,4 +240,24 @@ TEST(Tokenizer, LlamaClassAddsBosFromTokenizerConfig) {
     // Special tokens named in tokenizer_config become special (skipped by decode).
     EXPECT_TRUE(bos.is_special(0));
     EXPECT_EQ(bos.decode(std::vector<int32_t>{0, 2, 1}, true), "a");
+}
+
+TEST(Normalizers, NfcFastPathMatchesUtf8procOnRandomText) {
+    // normalize(NFC) skips characters that NFC never changes; it must equal utf8proc's full NFC.
+    const int32_t pool[] = {'a', 'A', 'e', ' ', 0xE9, 0xC5, 0x300, 0x301, 0x308, 0x323, 0x327, 0x344, 0x1E9B, 0x3099,
+                            0x309A, 0x304B, 0x30AB, 0x1100, 0x1161, 0x11A8, 0xAC00, 0x4E00, 0x9FA5, 0xF900, 0x212B,
+                            0x2126, 0x1F600, 0x0F73, 0x0915, 0x093C, 0x05D1, 0x05BC, 0x0627, 0x0653};
+    uint32_t st = 12345;
+    for (int k = 0; k < 2000; ++k) {
+        std::string s;
+        int n = int((st = st * 1664525 + 1013904223) >> 28);
+        for (int i = 0; i < n; ++i) {
+            st = st * 1664525 + 1013904223;
+            janus::tok_detail::utf8_append(s, pool[(st >> 16) % (sizeof pool / sizeof pool[0])]);
+        }
+        auto* ref = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(s.c_str()));
+        ASSERT_NE(ref, nullptr);
+        EXPECT_EQ(janus::tok_detail::normalize(s, janus::tok_detail::NormForm::NFC), std::string(reinterpret_cast<char*>(ref)));
+        std::free(ref);
+    }
 }
