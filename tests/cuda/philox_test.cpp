@@ -6,6 +6,7 @@
 #include <set>
 
 #include "kernels/philox.h"
+#include "text/rng.h"
 
 using janus::philox::philox4x32;
 using janus::philox::U32x2;
@@ -64,4 +65,13 @@ TEST(Philox, SampleUniformFollowsTheConvention) {
         }
     EXPECT_EQ(seen.size(), 2048u);
     EXPECT_NE(janus::philox::sample_uniform(1, 0, 0), janus::philox::sample_uniform(2, 0, 0));
+}
+
+TEST(Philox, SamplerUniformIsTheCpuCounterRng) {
+    // The GPU sampler draws philox::sample_uniform; the CPU sampler (text/sampling.cpp) draws
+    // CounterRng::uniform. They must be the same function of (seed, stream, step).
+    for (uint64_t seed : {0ull, 1ull, 0xdeadbeefcafef00dull})
+        for (uint64_t stream : {0ull, 7ull, 1ull << 40})
+            for (uint64_t step : {0ull, 575ull, 1ull << 33})
+                EXPECT_EQ(janus::philox::sample_uniform(seed, stream, step), janus::CounterRng(seed).uniform(stream, step));
 }
