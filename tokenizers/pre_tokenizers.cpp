@@ -46,7 +46,7 @@ void cover(std::string_view text, const std::vector<std::pair<size_t, size_t>>& 
 }
 
 // Applies a split behaviour to the covering spans of one piece and appends the resulting pieces.
-void split_into(const Piece& piece, std::vector<Span>& spans, Behavior beh, std::vector<Piece>& out) {
+void split_into(Piece& piece, std::vector<Span>& spans, Behavior beh, std::vector<Piece>& out) {
     std::vector<std::pair<size_t, size_t>> parts;
     parts.reserve(spans.size());
     switch (beh) {
@@ -86,6 +86,10 @@ void split_into(const Piece& piece, std::vector<Span>& spans, Behavior beh, std:
             std::reverse(parts.begin(), parts.end());
             break;
         }
+    }
+    if (parts.size() == 1 && parts[0].first == 0 && parts[0].second == piece.text.size()) {
+        if (!piece.text.empty()) out.push_back(std::move(piece));  // unchanged: no copy
+        return;
     }
     for (auto [b, e] : parts) {
         if (e <= b) continue;
