@@ -170,9 +170,25 @@ StepReport GenEngine::step() {
     const int n = int(active_.size());
 
     // ---- one forward over both rows of every image ----
+    // Images of one request admitted in the same step share their prompt rows: only the first
+    // ("leader") is prefilled, the others copy its KV and its step-0 logits (identical ids give
+    // identical values; this turns a P-image prefill of 2P·L tokens into 2·L).
+    std::vector<int> leader(size_t(n), -1), out_row(size_t(n), -1);
     std::vector<SeqChunk> chunks;
     chunks.reserve(size_t(2 * n));
-    for (auto& im : active_) {
+    for (int i = 0; i < n; ++i) {
+        GenImageState& im = active_[size_t(i)];
+        if (im.prefilled) continue;
+        for (int j = 0; j < i; ++j)
+            if (!active_[size_t(j)].prefilled && leader[size_t(j)] < 0 && active_[size_t(j)].rq == im.rq) {
+                leader[size_t(i)] = j;
+                break;
+            }
+    }
+    for (int i = 0; i < n; ++i) {
+        GenImageState& im = active_[size_t(i)];
+        if (leader[size_t(i)] >= 0) continue;
+        out_row[size_t(i)] = int(chunks.size());
         SeqChunk c, u;
         c.slot = im.slot_c;
         u.slot = im.slot_u;
@@ -190,13 +206,29 @@ StepReport GenEngine::step() {
         chunks.push_back(u);
     }
     StepOutputs out = p_->lm->forward(chunks, cache_, /*want_logits=*/false);
+    for (int i = 0; i < n; ++i) {  // followers: copy the leader's prompt KV
+        if (leader[size_t(i)] < 0) continue;
+        const GenImageState& ld = active_[size_t(leader[size_t(i)])];
+        GenImageState& im = active_[size_t(i)];
+        for (auto [from, to] : {std::pair{ld.slot_c, im.slot_c}, std::pair{ld.slot_u, im.slot_u}}) {
+            const int64_t len = cache_.length(from);
+            for (int64_t l = 0; l < p_->lm->config().layers; ++l) {
+                be.copy(cache_.k(int(l), to).rows(0, len), cache_.k(int(l), from).rows(0, len));
+                be.copy(cache_.v(int(l), to).rows(0, len), cache_.v(int(l), from).rows(0, len));
+            }
+            cache_.set_length(to, len);
+        }
+        out_row[size_t(i)] = out_row[size_t(leader[size_t(i)])];
+        rep.prefill_rows += 2;
+    }
+    const int R = int(chunks.size());
 
     // ---- gen_head on the last hidden state of every row: [2n, V] raw logits ----
-    Tensor logits = view_rows(logits_, be, 2 * n, V);
-    Tensor htmp = view_rows(head_tmp_, be, 2 * n, p_->heads.h_w1.dim(0));
+    Tensor logits = view_rows(logits_, be, R, V);
+    Tensor htmp = view_rows(head_tmp_, be, R, p_->heads.h_w1.dim(0));
     p_->heads.head(be, logits, out.hidden, htmp, bf16);
-    host_logits_.resize(size_t(2 * n) * size_t(V));
-    Tensor host = Tensor(host_logits_.data(), DType::f32, {2 * n, V});
+    host_logits_.resize(size_t(R) * size_t(V));
+    Tensor host = Tensor(host_logits_.data(), DType::f32, {R, V});
     be.copy(host, logits);
     be.synchronize();
 
@@ -208,7 +240,7 @@ StepReport GenEngine::step() {
     for (int i = 0; i < n; ++i) {
         GenImageState& im = active_[size_t(i)];
         const GenRequestState& rq = *im.rq;
-        const float* cond = host_logits_.data() + size_t(2 * i) * size_t(V);
+        const float* cond = host_logits_.data() + size_t(out_row[size_t(i)]) * size_t(V);
         const float* unc = cond + V;
         const float w = rq.req.cfg;
         for (int64_t v = 0; v < V; ++v) {
@@ -262,7 +294,7 @@ StepReport GenEngine::step() {
         p_->heads.feed(be, fe, codes, ce, ft, bf16);
     }
     rep.images = n;
-    rep.rows = 2 * n;
+    rep.rows = R;
     rep.seconds = since(t0);
     return rep;
 }

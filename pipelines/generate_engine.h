@@ -8,7 +8,8 @@
 // the final-normed hidden states h [2n, H], logits = gen_head(h) [2n, V_img] (raw), guided =
 // uncond + w·(cond − uncond), then greedy argmax or a draw from the image's own counter RNG
 // (seed = its sub-seed, stream 0, step = code index). Images that reach their code count leave at
-// once (their slots go back to the pool) and queued images are admitted into free slots, so a
+// once (their slots go back to the pool) and queued images are admitted into free slots (images of
+// one request admitted together prefill their prompt rows once and copy the KV), so a
 // request larger than the KV budget runs in several passes and `janus batch` keeps the batch full.
 //
 // bf16 mode emulates torch's bf16 module boundaries (rounding after every Linear / GELU and after

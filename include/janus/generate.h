@@ -114,7 +114,7 @@ struct GenerateProgress {
 
 struct StepReport {
     int images = 0;                  // images that advanced in this step
-    int rows = 0;                    // LLM rows (2 per image)
+    int rows = 0;                    // LLM rows run (2 per image; shared prompt rows count once)
     int prefill_rows = 0;            // rows that read their prompt in this step
     int finished = 0;                // images that produced their last code
     double seconds = 0;
