@@ -15,9 +15,12 @@ namespace janus {
 
 namespace {
 
-std::string gib(int64_t b) {
+std::string gib(int64_t b) {  // GiB, or MiB / KiB / bytes for small (test) models
     char s[32];
-    std::snprintf(s, sizeof s, "%.2f GiB", double(b) / double(int64_t(1) << 30));
+    if (b >= int64_t(1) << 30) std::snprintf(s, sizeof s, "%.2f GiB", double(b) / double(int64_t(1) << 30));
+    else if (b >= int64_t(1) << 20) std::snprintf(s, sizeof s, "%.1f MiB", double(b) / double(int64_t(1) << 20));
+    else if (b >= 1024) std::snprintf(s, sizeof s, "%.1f KiB", double(b) / 1024.0);
+    else std::snprintf(s, sizeof s, "%lld B", (long long)b);
     return s;
 }
 
@@ -108,7 +111,7 @@ std::string MemoryPlan::to_text() const {
       << image_tokens << " image tokens\n";
     o << "  weights (LM + gen head/aligner/embed + VQ decoder, mmap'd)  " << gib(weight_bytes) << "\n";
     o << "  KV cache " << kv_dtype << ": " << 2 * images_per_step << " rows x " << kv_tokens_per_row << " positions x "
-      << kv_bytes_per_token / 1024 << " KiB  " << gib(kv_bytes) << "\n";
+      << gib(kv_bytes_per_token) << "  " << gib(kv_bytes) << "\n";
     o << "  LM step workspace + logits                                   " << gib(activation_bytes) << "\n";
     o << "  VQ decode (one image at a time)                              " << gib(vq_bytes) << "\n";
     o << "  total                                                        " << gib(total_bytes) << " of "
