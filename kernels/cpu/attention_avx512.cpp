@@ -1,8 +1,7 @@
-// AVX-512 attention row kernel (see attention_kernels.h): for query i and head h, scores
-// s_j = (q·k_j)·scale for the visible keys j < limit, four keys at a time, each key reduced with one
-// fixed tree; softmax with the vector exp of simd_math_avx512.h and
-// lane-wise f32 sums; then out = Σ_j p_j·v_j / Σ p
-// with the Dh-wide accumulator in zmm-sized chunks. k/v rows are f32, bf16 or f16 and converted on
+// AVX-512 attention group kernel (see attention_kernels.h): for query i and the query heads of a
+// range of kv heads, scores s_j = (q·k_j)·scale for the visible keys j < limit, four keys at a time,
+// each key reduced with one fixed tree; softmax with the vector exp of simd_math_avx512.h and
+// lane-wise f32 sums; then out = Σ_j p_j·v_j / Σ p with Dh-wide accumulators in zmm-sized chunks. k/v rows are f32, bf16 or f16 and converted on
 // load; head-dim tails use masked loads. Compiled with a target pragma and reached only through
 // attention_dispatch.cpp's cpuid check; uses no inline functions from library headers.
 #include <immintrin.h>
@@ -49,89 +48,109 @@ inline __mmask16 chunk_mask(int64_t d, int64_t Dh) {
     return r >= 16 ? __mmask16(0xffff) : __mmask16((1u << r) - 1);
 }
 
+// All query heads of kv heads [hk0, hk1) for query i, walking the cache key-major: for each key the
+// slices of those kv heads are adjacent in memory, so K and V are streamed once, in order, instead of
+// once per head at a Hkv·Dh stride (a TLB walk per key per head). Per head the arithmetic is fixed
+// (key grouping, exp, lane sums, accumulation order), whatever the head grouping. scratch: nh·Tk scores, nh·Dh accumulators, nh reciprocals; nh = (hk1 − hk0)·(H / Hkv).
 template <DType KT, DType VT>
-void row_kernel(const AttentionArgs& a, int64_t i, int64_t h, float* scratch) {
+void group_kernel(const AttentionArgs& a, int64_t i, int64_t hk0, int64_t hk1, float* scratch) {
     const int64_t Dh = a.Dh, limit = a.causal_start < 0 ? a.Tk : a.causal_start + i + 1;
-    const int64_t hk = h / (a.H / a.Hkv), kstride = a.Hkv * Dh;
-    const float* q = a.q + (i * a.H + h) * Dh;
+    const int64_t rep = a.H / a.Hkv, kstride = a.Hkv * Dh, h0 = hk0 * rep, nh = (hk1 - hk0) * rep;
     float* scores = scratch;
-    float* acc = scratch + a.Tk;
-    const int64_t kbase = hk * Dh;
+    float* acc = scratch + nh * a.Tk;
+    float* inv = acc + nh * Dh;
+    const float* qrow = a.q + i * a.H * Dh;
 
-    // scores, four keys at a time (each key has its own accumulator and reduction)
-    float mx = -INFINITY;
     int64_t j = 0;
-    for (; j + 4 <= limit; j += 4) {
-        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (int64_t d = 0; d < Dh; d += 16) {
-            __mmask16 m = chunk_mask(d, Dh);
-            __m512 qv = _mm512_maskz_loadu_ps(m, q + d);
-            s0 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 0) * kstride + kbase + d, m), s0);
-            s1 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 1) * kstride + kbase + d, m), s1);
-            s2 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 2) * kstride + kbase + d, m), s2);
-            s3 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 3) * kstride + kbase + d, m), s3);
+    for (; j + 4 <= limit; j += 4)
+        for (int64_t hh = 0; hh < nh; hh++) {
+            const int64_t h = h0 + hh, kbase = (h / rep) * Dh;
+            const float* q = qrow + h * Dh;
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (int64_t d = 0; d < Dh; d += 16) {
+                __mmask16 m = chunk_mask(d, Dh);
+                __m512 qv = _mm512_maskz_loadu_ps(m, q + d);
+                s0 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 0) * kstride + kbase + d, m), s0);
+                s1 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 1) * kstride + kbase + d, m), s1);
+                s2 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 2) * kstride + kbase + d, m), s2);
+                s3 = _mm512_fmadd_ps(qv, load16<KT>(a.k, (j + 3) * kstride + kbase + d, m), s3);
+            }
+            float* sc = scores + hh * a.Tk;
+            sc[j + 0] = reduce16(s0) * a.scale;
+            sc[j + 1] = reduce16(s1) * a.scale;
+            sc[j + 2] = reduce16(s2) * a.scale;
+            sc[j + 3] = reduce16(s3) * a.scale;
         }
-        scores[j + 0] = reduce16(s0) * a.scale;
-        scores[j + 1] = reduce16(s1) * a.scale;
-        scores[j + 2] = reduce16(s2) * a.scale;
-        scores[j + 3] = reduce16(s3) * a.scale;
-    }
-    for (; j < limit; j++) {
-        __m512 s0 = _mm512_setzero_ps();
-        for (int64_t d = 0; d < Dh; d += 16) {
-            __mmask16 m = chunk_mask(d, Dh);
-            s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + d), load16<KT>(a.k, j * kstride + kbase + d, m), s0);
+    for (; j < limit; j++)
+        for (int64_t hh = 0; hh < nh; hh++) {
+            const int64_t h = h0 + hh, kbase = (h / rep) * Dh;
+            const float* q = qrow + h * Dh;
+            __m512 s0 = _mm512_setzero_ps();
+            for (int64_t d = 0; d < Dh; d += 16) {
+                __mmask16 m = chunk_mask(d, Dh);
+                s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + d), load16<KT>(a.k, j * kstride + kbase + d, m), s0);
+            }
+            scores[hh * a.Tk + j] = reduce16(s0) * a.scale;
         }
-        scores[j] = reduce16(s0) * a.scale;
-    }
-    for (j = 0; j < limit; j++) mx = scores[j] > mx ? scores[j] : mx;
 
-    // exp in 16-lane chunks (masked tail); lane-wise sums, one fixed reduction
-    const __m512 vmx = _mm512_set1_ps(mx);
-    __m512 vsum = _mm512_setzero_ps();
-    for (j = 0; j < limit; j += 16) {
-        __mmask16 m = tail_mask16(limit - j);
-        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, scores + j), vmx));
-        e = _mm512_maskz_mov_ps(m, e);
-        _mm512_mask_storeu_ps(scores + j, m, e);
-        vsum = _mm512_add_ps(vsum, e);
+    for (int64_t hh = 0; hh < nh; hh++) {
+        float* sc = scores + hh * a.Tk;
+        float mx = sc[0];
+        for (j = 1; j < limit; j++) mx = sc[j] > mx ? sc[j] : mx;
+        const __m512 vmx = _mm512_set1_ps(mx);
+        __m512 vsum = _mm512_setzero_ps();
+        for (j = 0; j < limit; j += 16) {
+            __mmask16 m = tail_mask16(limit - j);
+            __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, sc + j), vmx));
+            e = _mm512_maskz_mov_ps(m, e);
+            _mm512_mask_storeu_ps(sc + j, m, e);
+            vsum = _mm512_add_ps(vsum, e);
+        }
+        inv[hh] = 1.0f / reduce16(vsum);
+        float* ac = acc + hh * Dh;
+        for (int64_t d = 0; d < Dh; d += 16) _mm512_mask_storeu_ps(ac + d, chunk_mask(d, Dh), _mm512_setzero_ps());
     }
-    const float inv = 1.0f / reduce16(vsum);
 
-    for (int64_t d = 0; d < Dh; d += 16) _mm512_mask_storeu_ps(acc + d, chunk_mask(d, Dh), _mm512_setzero_ps());
-    for (j = 0; j < limit; j++) {
-        const __m512 pv = _mm512_set1_ps(scores[j]);
+    for (j = 0; j < limit; j++)
+        for (int64_t hh = 0; hh < nh; hh++) {
+            const int64_t vbase = j * kstride + ((h0 + hh) / rep) * Dh;
+            const __m512 pv = _mm512_set1_ps(scores[hh * a.Tk + j]);
+            float* ac = acc + hh * Dh;
+            for (int64_t d = 0; d < Dh; d += 16) {
+                __mmask16 m = chunk_mask(d, Dh);
+                __m512 cur = _mm512_maskz_loadu_ps(m, ac + d);
+                _mm512_mask_storeu_ps(ac + d, m, _mm512_fmadd_ps(pv, load16<VT>(a.v, vbase + d, m), cur));
+            }
+        }
+
+    for (int64_t hh = 0; hh < nh; hh++) {
+        float* o = a.out + (i * a.H + h0 + hh) * Dh;
+        const float* ac = acc + hh * Dh;
+        const __m512 iv = _mm512_set1_ps(inv[hh]);
         for (int64_t d = 0; d < Dh; d += 16) {
             __mmask16 m = chunk_mask(d, Dh);
-            __m512 cur = _mm512_maskz_loadu_ps(m, acc + d);
-            _mm512_mask_storeu_ps(acc + d, m, _mm512_fmadd_ps(pv, load16<VT>(a.v, j * kstride + kbase + d, m), cur));
+            _mm512_mask_storeu_ps(o + d, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, ac + d), iv));
         }
-    }
-    float* o = a.out + (i * a.H + h) * Dh;
-    const __m512 iv = _mm512_set1_ps(inv);
-    for (int64_t d = 0; d < Dh; d += 16) {
-        __mmask16 m = chunk_mask(d, Dh);
-        _mm512_mask_storeu_ps(o + d, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, acc + d), iv));
     }
 }
 
 template <DType KT>
-AttentionRowFn pick_v(DType vt) {
+AttentionGroupFn pick_group_v(DType vt) {
     switch (vt) {
-        case DType::f32: return row_kernel<KT, DType::f32>;
-        case DType::bf16: return row_kernel<KT, DType::bf16>;
-        case DType::f16: return row_kernel<KT, DType::f16>;
+        case DType::f32: return group_kernel<KT, DType::f32>;
+        case DType::bf16: return group_kernel<KT, DType::bf16>;
+        case DType::f16: return group_kernel<KT, DType::f16>;
         default: return nullptr;
     }
 }
 
 }  // namespace
 
-AttentionRowFn attention_row_kernel_avx512(DType kt, DType vt) {
+AttentionGroupFn attention_group_kernel_avx512(DType kt, DType vt) {
     switch (kt) {
-        case DType::f32: return pick_v<DType::f32>(vt);
-        case DType::bf16: return pick_v<DType::bf16>(vt);
-        case DType::f16: return pick_v<DType::f16>(vt);
+        case DType::f32: return pick_group_v<DType::f32>(vt);
+        case DType::bf16: return pick_group_v<DType::bf16>(vt);
+        case DType::f16: return pick_group_v<DType::f16>(vt);
         default: return nullptr;
     }
 }

@@ -20,9 +20,14 @@ struct AttentionArgs {
 
 using AttentionRowFn = void (*)(const AttentionArgs& a, int64_t i, int64_t h, float* scratch);
 
+// All query heads of kv heads [hk0, hk1) for query i, reading the cache key-major; scratch holds
+// nh·(Tk + Dh + 1) floats, nh = (hk1 − hk0)·(H / Hkv). Same results as the row kernel per head.
+using AttentionGroupFn = void (*)(const AttentionArgs& a, int64_t i, int64_t hk0, int64_t hk1, float* scratch);
+
 AttentionRowFn attention_row_kernel(DType ktype, DType vtype);  // best for this CPU
+AttentionGroupFn attention_group_kernel(DType ktype, DType vtype);  // nullptr if this CPU has none
+AttentionGroupFn attention_group_kernel_avx512(DType ktype, DType vtype);
 AttentionRowFn attention_row_scalar_kernel();                   // portable fallback
-AttentionRowFn attention_row_kernel_avx512(DType ktype, DType vtype);
 AttentionRowFn attention_row_kernel_avx2(DType ktype, DType vtype);
 
 }  // namespace janus::cpu

@@ -100,20 +100,21 @@ struct Bench {
         }
         rep.read_gbs = double(bytes) / best / 1e9;
 
+        // Peaks: short bursts (~0.3 ms per thread), median over many — timed like the GEMM rows, so
+        // a descheduled thread skews both the same way.
         auto peak = [&](double (*loop)(int64_t)) {
-            const int64_t iters = 1 << 20;
-            int64_t tasks = int64_t(pool.size()) * 4;
-            double flops_per_task = loop(1000) / 1000.0 * double(iters);
+            const int64_t iters = 4000;  // 24 vector ops each: ~0.1-0.3 ms
+            const int64_t tasks = int64_t(pool.size());
+            double flops_per_task = loop(iters);
             if (flops_per_task == 0) return 0.0;
-            double best_s = 1e30;
-            for (int r = 0; r < 3; r++) {
-                auto t0 = clock_type::now();
-                pool.parallel_for(tasks, 1, [&](int64_t b, int64_t e) {
-                    for (int64_t i = b; i < e; i++) loop(iters);
-                });
-                best_s = std::min(best_s, seconds_since(t0));
-            }
-            return flops_per_task * double(tasks) / best_s / 1e9;
+            double t = time_median(
+                [&](int) {
+                    pool.parallel_for(tasks, 1, [&](int64_t b, int64_t e) {
+                        for (int64_t i = b; i < e; i++) loop(iters);
+                    });
+                },
+                opt.quick ? 0.1 : 0.3);
+            return flops_per_task * double(tasks) / t / 1e9;
         };
         rep.peak_fma_gflops = peak(cpu::fma_peak_loop);
         rep.peak_bf16_gflops = peak(cpu::bf16_peak_loop);

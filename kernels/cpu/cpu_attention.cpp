@@ -1,8 +1,9 @@
 // CPU attention: out[Tq, H, Dh] = softmax(q·kᵀ·scale + mask)·v for q[Tq, H, Dh] (f32) and a KV cache
 // k/v[Tk, Hkv, Dh] in f32/bf16/f16; query head h reads kv head h / (H / Hkv) (GQA). With
 // causal_start >= 0 query i sits at position causal_start + i and sees keys 0 .. causal_start + i.
-// One (query, head) pair per task: scores in f32, softmax with a double sum, then the weighted sum
-// of v rows — the same arithmetic for any thread count.
+// AVX-512: one task per (query, group of kv heads), reading the cache key-major; otherwise one task
+// per (query, head). Either way each head's arithmetic is fixed, whatever the thread count.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -46,6 +47,21 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k, 
     a.Tk = Tk;
     a.scale = scale;
     a.causal_start = causal_start;
+    if (AttentionGroupFn gfn = attention_group_kernel(a.ktype, a.vtype)) {
+        // Key-major kernel over groups of kv heads. Few query rows (decode): split the kv heads over
+        // the threads; many: one task per row. Per-head results do not depend on the grouping.
+        const int64_t threads = pool_.size();
+        const int64_t G = Tq >= 2 * threads ? 1 : std::min<int64_t>(Hkv, threads);
+        const int64_t nh_max = (Hkv + G - 1) / G * (H / Hkv);
+        pool_.parallel_for(Tq * G, 1, [&](int64_t b, int64_t e) {
+            std::vector<float> scratch(size_t(nh_max * (Tk + Dh + 1)));
+            for (int64_t t = b; t < e; t++) {
+                const int64_t g = t % G;
+                gfn(a, t / G, g * Hkv / G, (g + 1) * Hkv / G, scratch.data());
+            }
+        });
+        return;
+    }
     AttentionRowFn fn = attention_row_kernel(a.ktype, a.vtype);
     pool_.parallel_for(Tq * H, 1, [&](int64_t b, int64_t e) {
         std::vector<float> scratch(size_t(Tk + 2 * Dh));

@@ -54,6 +54,19 @@ TEST(CpuDeterminism, Attention) {
         "attention");
 }
 
+TEST(CpuDeterminism, AttentionDecodeSplitsHeads) {
+    // Tq = 1: the kv heads are split over the threads, differently for each thread count.
+    expect_same_for_thread_counts(
+        [](Backend& be) {
+            std::vector<float> q = uniform(1 * 12 * 64, 14), k = uniform(77 * 6 * 64, 15), v = uniform(77 * 6 * 64, 16);
+            Tensor tq = host_tensor(DType::f32, {1, 12, 64}, q), tk = host_tensor(DType::bf16, {77, 6, 64}, k);
+            Tensor tv = host_tensor(DType::f16, {77, 6, 64}, v), to = Tensor::empty(DType::f32, {1, 12, 64});
+            be.attention(to, tq, tk, tv, 0.125f, 76);
+            return to.to_f32_vector();
+        },
+        "attention decode");
+}
+
 TEST(CpuDeterminism, Conv2d) {
     expect_same_for_thread_counts(
         [](Backend& be) {
