@@ -97,7 +97,7 @@ LmWeights load_lm_weights(const LmConfig& cfg, const TensorLookup& find, const L
 }
 
 LlamaModel::LlamaModel(Backend& backend, LmConfig cfg, LmWeights weights, LmRunOptions options)
-    : backend_(&backend), cfg_(std::move(cfg)), w_(std::move(weights)) {
+    : backend_(&backend), cfg_(std::move(cfg)), w_(std::move(weights)), options_(options) {
     switch (options.dtype) {
         case ComputeDType::f32: bf16_ = false; break;
         case ComputeDType::bf16: bf16_ = true; break;
@@ -216,20 +216,8 @@ StepOutputs LlamaModel::forward(std::span<const SeqChunk> chunks, KvCache& cache
     be.copy(pos, Tensor(pos_host.data(), DType::i32, {T}));
     be.copy(ids, Tensor(ids_host.data(), DType::i32, {T}));
 
-    // ---- embeddings ----
+    // ---- workspace (all allocation happens here, before a step graph may be captured) ----
     Tensor x = ws("x", DType::f32, T, D);
-    for (size_t i = 0; i < chunks.size(); i++) {
-        const SeqChunk& c = chunks[i];
-        Tensor dst = x.rows(offset[i], offset[i] + c.size());
-        if (c.embeds.defined()) {
-            be.copy(dst, c.embeds);
-            round(dst);
-        } else {
-            embed(dst, ids.rows(offset[i], offset[i] + c.size()));
-        }
-    }
-    tick("embed");
-
     Tensor xn = ws("xn", DType::f32, T, D);
     Tensor q = ws("q", DType::f32, T, cfg_.q_dim());
     Tensor k = ws("k", DType::f32, T, cfg_.kv_dim());
@@ -238,6 +226,26 @@ StepOutputs LlamaModel::forward(std::span<const SeqChunk> chunks, KvCache& cache
     Tensor tmp = ws("tmp", DType::f32, T, D);
     Tensor gate = ws("gate", DType::f32, T, F);
     Tensor up = ws("up", DType::f32, T, F);
+    Tensor hsel, logits;
+    if (R > 0) {
+        hsel = ws("hsel", DType::f32, R, D);
+        out.hidden = ws("hidden", DType::f32, R, D);
+        if (want_logits) logits = ws("logits", DType::f32, R, V);
+    }
+    // Ready-made embeddings may be host memory: copy them in before capturing.
+    for (size_t i = 0; i < chunks.size(); i++)
+        if (chunks[i].embeds.defined()) be.copy(x.rows(offset[i], offset[i] + chunks[i].size()), chunks[i].embeds);
+
+    // ---- the step proper: only device-side ops from here (capturable as one graph) ----
+    const bool graph = options_.step_graphs && !profile_ && be.begin_capture();
+    for (size_t i = 0; i < chunks.size(); i++) {
+        const SeqChunk& c = chunks[i];
+        Tensor dst = x.rows(offset[i], offset[i] + c.size());
+        if (c.embeds.defined()) round(dst);
+        else embed(dst, ids.rows(offset[i], offset[i] + c.size()));
+    }
+    tick("embed");
+
     const float scale = 1.0f / std::sqrt(float(Dh));
     const DType kvt = cache.dtype();
 
@@ -301,25 +309,27 @@ StepOutputs LlamaModel::forward(std::span<const SeqChunk> chunks, KvCache& cache
         linear_residual(x, gate, lw.w_down, lw.b_down, tmp);
         tick("matmul_down");
     }
-    for (size_t i = 0; i < chunks.size(); i++) cache.set_length(chunks[i].slot, chunks[i].start + chunks[i].size());
-
     // ---- final norm on the requested rows, LM head ----
-    if (R == 0) return out;
-    Tensor hsel = ws("hsel", DType::f32, R, D);
-    for (size_t i = 0; i < chunks.size(); i++) {
-        if (out.count[i] == 0) continue;
-        int64_t end = offset[i] + chunks[i].size();
-        be.copy(hsel.rows(out.first[i], out.first[i] + out.count[i]), x.rows(end - out.count[i], end));
+    if (R > 0) {
+        for (size_t i = 0; i < chunks.size(); i++) {
+            if (out.count[i] == 0) continue;
+            int64_t end = offset[i] + chunks[i].size();
+            be.copy(hsel.rows(out.first[i], out.first[i] + out.count[i]), x.rows(end - out.count[i], end));
+        }
+        be.rms_norm(out.hidden, hsel, w_.final_norm, cfg_.rms_eps, bf16_);
+        round(out.hidden);
+        tick("norm");
+        if (want_logits) {
+            out.logits = logits;
+            linear(out.logits, out.hidden, w_.lm_head, Tensor());
+            tick("lm_head");
+        }
     }
-    out.hidden = ws("hidden", DType::f32, R, D);
-    be.rms_norm(out.hidden, hsel, w_.final_norm, cfg_.rms_eps, bf16_);
-    round(out.hidden);
-    tick("norm");
-    if (want_logits) {
-        out.logits = ws("logits", DType::f32, R, V);
-        linear(out.logits, out.hidden, w_.lm_head, Tensor());
-        tick("lm_head");
+    if (graph) {
+        be.end_capture();
+        be.replay();
     }
+    for (size_t i = 0; i < chunks.size(); i++) cache.set_length(chunks[i].slot, chunks[i].start + chunks[i].size());
     return out;
 }
 

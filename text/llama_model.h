@@ -84,6 +84,9 @@ struct StepOutputs {
 struct LmRunOptions {
     ComputeDType dtype = ComputeDType::auto_;
     bool rope_exact = false;           // bf16 mode: keep f32 inv_freq instead of bf16-rounded
+    // Record each step's device work as one graph and replay it (Backend::begin_capture; CUDA graphs).
+    // Off by default until verified on a GPU; backends without graphs ignore it.
+    bool step_graphs = false;
 };
 
 // Optional per-op timing (synchronizes after each op group; for benchmarks only).
@@ -125,6 +128,7 @@ private:
     Backend* backend_;
     LmConfig cfg_;
     LmWeights w_;
+    LmRunOptions options_;
     bool bf16_ = false;
     MatmulPrecision prec_ = MatmulPrecision::f32;
     std::vector<float> inv_freq_host_;
