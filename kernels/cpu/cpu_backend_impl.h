@@ -5,9 +5,11 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "janus/error.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/conv_kernels.h"
 #include "kernels/cpu/thread_pool.h"
 
 namespace janus::cpu {
@@ -53,6 +55,8 @@ public:
 
 private:
     void binary(const char* op, const Tensor& y, const Tensor& a, const Tensor& b, bool is_mul);
+    void conv3x3_direct(Conv3x3RowFn fn, const Tensor& y, const Tensor& x, const std::vector<float>& wf,
+                        const std::vector<float>& bias, int64_t Co, int64_t Ci, int64_t H, int64_t W);
 
     ThreadPool pool_;
     std::shared_ptr<std::atomic<int64_t>> allocated_ = std::make_shared<std::atomic<int64_t>>(0);

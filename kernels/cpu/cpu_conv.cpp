@@ -3,11 +3,14 @@
 // one stride for both axes. Implemented as im2col + GEMM: for a tile of output pixels P the task
 // builds colT[P, Ci·kh·kw] and computes y[Co, P] = W[Co, K] · colTᵀ with the gemm.h kernels
 // (W converted to f32 once per call). Tiles are independent, so any thread count gives the same bits.
+// The hot 3×3 / stride 1 / pad 1 case uses a direct kernel instead (conv_kernels.h) where available.
 // upsample_nearest2x: y[..., 2H, 2W] from x[..., H, W].
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/conv_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
 
 namespace janus::cpu {
@@ -46,6 +49,15 @@ void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const
     const int64_t K = Ci * kh * kw, P = Ho * Wo;
     std::vector<float> wf(size_t(Co * K));
     load_f32(w.data(), w.dtype(), 0, Co * K, wf.data());
+
+    Conv3x3RowFn direct = nullptr;
+    if (kh == 3 && kw == 3 && cp.stride == 1 && cp.pad_top == 1 && cp.pad_left == 1 && cp.pad_bottom == 1 &&
+        cp.pad_right == 1)
+        direct = conv3x3_row_kernel();
+    if (direct) {
+        conv3x3_direct(direct, y, x, wf, bf, Co, Ci, H, W);
+        return;
+    }
 
     GemmProblem base;
     base.M = Co;
@@ -96,6 +108,49 @@ void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const
             kernel(g, 0, p1 - p0);
         }
     });
+}
+
+// 3×3 / stride 1 / pad 1 through the direct row kernel (conv_kernels.h): weights repacked into
+// blocks of 6 output channels, each image copied once into a zero-bordered buffer, then one task per
+// output row.
+void CpuBackend::conv3x3_direct(Conv3x3RowFn fn, const Tensor& y, const Tensor& x, const std::vector<float>& wf,
+                                const std::vector<float>& bias, int64_t Co, int64_t Ci, int64_t H, int64_t W) {
+    const int64_t CB = kConvCoBlock, blocks = (Co + CB - 1) / CB;
+    std::vector<float> wpack(size_t(blocks * Ci * 9 * CB), 0.0f);
+    for (int64_t co = 0; co < Co; co++)
+        for (int64_t ci = 0; ci < Ci; ci++)
+            for (int64_t k = 0; k < 9; k++)
+                wpack[size_t(((co / CB * Ci + ci) * 9 + k) * CB + co % CB)] = wf[size_t((co * Ci + ci) * 9 + k)];
+    const int64_t Wp = (W + 2 + 15) / 16 * 16, plane = (H + 2) * Wp;
+    std::vector<float> xpad(size_t(Ci * plane));
+    const int64_t N = x.dim(0);
+    for (int64_t n = 0; n < N; n++) {
+        const float* xn = x.ptr<float>() + n * Ci * H * W;
+        pool_.parallel_for(Ci, 1, [&](int64_t b, int64_t e) {
+            for (int64_t ci = b; ci < e; ci++) {
+                float* pc = xpad.data() + ci * plane;
+                std::fill(pc, pc + plane, 0.0f);
+                for (int64_t h = 0; h < H; h++) std::copy(xn + (ci * H + h) * W, xn + (ci * H + h + 1) * W, pc + (h + 1) * Wp + 1);
+            }
+        });
+        Conv3x3Args a;
+        a.xpad = xpad.data();
+        a.Wp = Wp;
+        a.wpack = wpack.data();
+        a.bias = bias.empty() ? nullptr : bias.data();
+        a.y = y.ptr<float>() + n * Co * H * W;
+        a.Ci = Ci;
+        a.Co = Co;
+        a.H = H;
+        a.W = W;
+        pool_.parallel_for(H, 1, [&](int64_t b, int64_t e) {
+            for (int64_t oh = b; oh < e; oh++) fn(a, oh);
+        });
+    }
+}
+
+Conv3x3RowFn conv3x3_row_kernel() {
+    return best_isa() >= IsaLevel::avx512 ? conv3x3_row_kernel_avx512() : nullptr;
 }
 
 void CpuBackend::upsample_nearest2x(const Tensor& y, const Tensor& x) {
