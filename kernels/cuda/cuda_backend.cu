@@ -61,6 +61,11 @@ void throw_cuda_error(cudaError_t err, const char* what, const char* file, int l
         case cudaErrorInsufficientDriver:
             msg += " — no usable CUDA driver/device on this machine: use --device cpu";
             break;
+        case cudaErrorNoKernelImageForDevice:
+        case cudaErrorUnsupportedPtxVersion:
+            msg += " — this build has no code for this GPU: rebuild with -DJANUS_CUDA_ARCHS=<its compute "
+                   "capability, e.g. 89 or 90a> (or update the NVIDIA driver), or use --device cpu";
+            break;
         case cudaErrorIllegalAddress:
         case cudaErrorLaunchFailure:
         case cudaErrorIllegalInstruction:
