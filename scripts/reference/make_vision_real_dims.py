@@ -8,7 +8,9 @@ f32 PyTorch outputs of the independent reference implementation (janus_torch.py)
   vq_codes [576], vq_decoded [1,3,384,384], vq_encode_latent [1,8,24,24], vq_encode_codes [576],
   vq_encode_gap [576] (distance of the runner-up codebook row minus the best, per position).
 Then:  JANUS_VISION_REAL_DIMS=/tmp/janus-real-dims build-vision/tests/test_vision --gtest_filter='RealDims*'
-Usage: /usr/bin/python3 scripts/reference/make_vision_real_dims.py [OUT_DIR]   (several minutes of CPU)
+Usage: /usr/bin/python3 scripts/reference/make_vision_real_dims.py [OUT_DIR]   (several minutes of CPU;
+prefix LD_PRELOAD=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 when Debian's libblas
+alternative is the reference BLAS — see BENCHMARKS.md, Vision)
 """
 import json
 import os
