@@ -383,10 +383,10 @@ def main():
 def write_fuzz_corpora():
     """Seed corpora for tests/fuzz: the small good and malformed fixtures, and the raw pickles."""
     corpus = os.path.join(ROOT, "tests", "fuzz", "corpus")
-    if os.path.isdir(corpus):
-        shutil.rmtree(corpus)
     dirs = {k: os.path.join(corpus, k) for k in ("fuzz_safetensors", "fuzz_zip", "fuzz_pickle")}
-    for d in dirs.values():
+    for d in dirs.values():  # only this script's corpora; other targets' corpora are left alone
+        if os.path.isdir(d):
+            shutil.rmtree(d)
         os.makedirs(d)
     for folder in (OUT, BAD):
         for name in sorted(os.listdir(folder)):
