@@ -251,7 +251,6 @@ GenerateResult ImageGenerator::generate(const ImageRequest& request,
     const int total = pl.passes * rq->steps;
     int done_steps = 0, pass = 0;
     int64_t tokens = 0;
-    auto t0 = Clock::now();
     std::vector<GenImageState> all;
     while (!engine.idle()) {
         StepReport s = engine.step();
@@ -260,6 +259,17 @@ GenerateResult ImageGenerator::generate(const ImageRequest& request,
         res.generate_seconds += s.seconds;
         done_steps++;
         tokens += s.images;
+        if (on_progress) {
+            GenerateProgress p;
+            p.step = (done_steps - 1) % rq->steps + 1;
+            p.total = rq->steps;
+            p.pass = std::max(pass, 1);
+            p.passes = pl.passes;
+            const double el = res.generate_seconds;  // LLM steps only (VQ decodes are not tokens)
+            p.tokens_per_second = el > 0 ? double(tokens) / el : 0;
+            p.eta_seconds = el / done_steps * double(total - done_steps);
+            on_progress(p);
+        }
         for (auto& im : engine.take_finished()) {
             if (!m.parts.vq || int(im.codes.size()) < m.parts.image_tokens || !request.dump_dir.empty()) {
                 all.push_back(std::move(im));
@@ -269,17 +279,6 @@ GenerateResult ImageGenerator::generate(const ImageRequest& request,
             res.decode_seconds += g.decode_seconds;
             res.images.push_back(std::move(g));
             all.push_back(std::move(im));
-        }
-        if (on_progress) {
-            GenerateProgress p;
-            p.step = (done_steps - 1) % rq->steps + 1;
-            p.total = rq->steps;
-            p.pass = std::max(pass, 1);
-            p.passes = pl.passes;
-            double el = since(t0);
-            p.tokens_per_second = el > 0 ? double(tokens) / el : 0;
-            p.eta_seconds = done_steps > 0 ? el / done_steps * double(total - done_steps) : 0;
-            on_progress(p);
         }
     }
     std::sort(all.begin(), all.end(), [](const GenImageState& a, const GenImageState& b) { return a.index < b.index; });
