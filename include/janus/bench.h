@@ -14,6 +14,8 @@ struct BenchOpsOptions {
     double min_seconds = 0.4;   // per measurement, after warm-up
     bool quick = false;         // fewer/smaller cases (for CI smoke runs)
     bool progress = true;       // one line per case on stderr
+    bool cpu_time = false;      // time with the thread's CPU clock (needs threads = 1): immune to
+                                // other processes taking the CPU, for kernel efficiency on busy hosts
 };
 
 struct BenchOpsRow {
@@ -35,6 +37,7 @@ struct BenchOpsReport {
     double peak_bf16_gflops = 0;  // bf16 dot-product peak (0 when the CPU has none)
     double load_average = -1;     // 1-minute load average at the start (other jobs skew results)
     int cpus = 0;                 // online CPUs
+    bool cpu_time = false;        // timings are thread CPU time (see BenchOpsOptions)
     std::vector<BenchOpsRow> rows;
 };
 

@@ -1,4 +1,4 @@
-// `janus bench ops [--json] [--quick] [--min-time S]`: op micro-benchmarks next to the machine's
+// `janus bench ops [--json] [--quick] [--min-time S] [--cpu-time]`: op micro-benchmarks next to the machine's
 // measured bandwidth and peaks (include/janus/bench.h). Prints a Markdown table (or JSON) on stdout.
 #include <cstdio>
 #include <memory>
@@ -11,6 +11,7 @@ struct Options {
     bool json = false;
     bool quick = false;
     double min_time = 0.4;
+    bool cpu_time = false;
 };
 }  // namespace
 
@@ -22,12 +23,15 @@ static const bool registered = janus_cli::register_command(
         app.add_flag("--quick", opt->quick, "Fewer and smaller cases (a smoke run)");
         app.add_option("--min-time", opt->min_time, "Seconds to time each case after warm-up")
             ->check(CLI::PositiveNumber);
+        app.add_flag("--cpu-time", opt->cpu_time,
+                     "Time with the thread's CPU clock (with -t 1): kernel efficiency on a busy machine");
         return [opt] {
             janus::BenchOpsOptions o;
             o.threads = janus_cli::global_options().threads;
             o.quick = opt->quick;
             o.min_seconds = opt->min_time;
             o.progress = !janus_cli::global_options().quiet;
+            o.cpu_time = opt->cpu_time;
             janus::BenchOpsReport r = janus::bench_ops(o);
             std::string out = opt->json ? janus::bench_ops_json(r) : janus::bench_ops_table(r);
             std::fwrite(out.data(), 1, out.size(), stdout);
