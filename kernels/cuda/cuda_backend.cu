@@ -142,6 +142,9 @@ CudaBackend::CudaBackend(int index) : index_(index), state_(std::make_shared<Dev
     JANUS_CUBLAS_CHECK(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));  // no TF32: f32 stays f32
     JANUS_CUDA_CHECK(cudaMalloc(&err_, 2 * sizeof(int)));
     JANUS_CUDA_CHECK(cudaMemset(err_, 0, 2 * sizeof(int)));
+    // Reserve scratch up front so the first captured step (e.g. a bf16 prefill GEMM, sampling) finds
+    // it; chunked ops size their chunks to it while capturing.
+    scratch(64u << 20);
 }
 
 CudaBackend::~CudaBackend() {

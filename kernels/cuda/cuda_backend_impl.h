@@ -7,6 +7,7 @@
 //   cuda_sampling.cu   CFG combine and Philox sampling (kernels/cuda/cuda_sampling.h)
 // Internal to kernels/cuda; model code uses janus::Backend only.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -80,6 +81,13 @@ public:
     // Stream-ordered scratch of at least `bytes` (grown outside capture only; reused by every op, so
     // valid until the op that asked for it has been issued). Throws during capture if too small.
     void* scratch(size_t bytes);
+    size_t scratch_size() const { return scratch_bytes_; }
+    // Bytes an op may plan to use in chunks: `normal`, or while capturing what the reserved scratch
+    // holds beyond `fixed` bytes (chunked ops shrink their chunks instead of failing).
+    int64_t chunk_budget(int64_t normal, size_t fixed) const {
+        if (!capturing() || scratch_bytes_ <= fixed) return normal;
+        return std::min<int64_t>(normal, int64_t(scratch_bytes_ - fixed));
+    }
     // Device-side error word that kernels set (e.g. embedding ids out of range); checked at
     // synchronize() and, outside capture, right after the op that can set it.
     int* error_word() const { return err_; }

@@ -241,7 +241,8 @@ void CudaBackend::matmul(const Tensor& y, const Tensor& x, const Tensor& w, cons
     } else {
         // f32 GEMM. x (rounded to bf16 values when asked) and w chunks converted to f32 in scratch.
         size_t x_bytes = round_x ? (size_t(M * K) * 4 + 255) / 256 * 256 : 0;
-        int64_t rows_per_chunk = wt == DType::f32 ? N : std::max<int64_t>(1, std::min<int64_t>(N, (64 << 20) / (K * 4)));
+        int64_t budget = chunk_budget(64 << 20, x_bytes);
+        int64_t rows_per_chunk = wt == DType::f32 ? N : std::max<int64_t>(1, std::min<int64_t>(N, budget / (K * 4)));
         size_t w_bytes = wt == DType::f32 ? 0 : size_t(rows_per_chunk * K) * 4;
         char* sc = static_cast<char*>(scratch(std::max<size_t>(x_bytes + w_bytes, 256)));
         const float* xa = px;
@@ -322,8 +323,9 @@ void CudaBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, cons
     check_int(op, "Co", Co);
     bool direct = kh == 1 && kw == 1 && cp.stride == 1 && cp.pad_top == 0 && cp.pad_left == 0 && cp.pad_bottom == 0 &&
                   cp.pad_right == 0;
-    int64_t pc = direct ? P : std::max<int64_t>(1, std::min<int64_t>(P, (128 << 20) / std::max<int64_t>(K * 4, 1)));
     size_t w_bytes = w.dtype() == DType::f32 ? 0 : (size_t(Co * K) * 4 + 255) / 256 * 256;
+    int64_t budget = chunk_budget(128 << 20, w_bytes);
+    int64_t pc = direct ? P : std::max<int64_t>(1, std::min<int64_t>(P, budget / std::max<int64_t>(K * 4, 1)));
     size_t col_bytes = direct ? 0 : size_t(K * pc) * 4;
     char* sc = static_cast<char*>(scratch(std::max<size_t>(w_bytes + col_bytes, 256)));
     const float* wf = w.ptr<float>();

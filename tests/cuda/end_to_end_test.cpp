@@ -2,7 +2,8 @@
 // table) on a tiny synthetic model, CUDA against the CPU reference backend: two sequences prefilled
 // together, then greedy decoding fed with the CPU's tokens; logits compared every step, greedy tokens
 // equal in f32 compute, and in bf16 emulation equal except at CPU near-ties (< 1% logit gap).
-// SKIPPED without a CUDA device.
+// f32 compute and bf16 emulation, each eager and with LmRunOptions::step_graphs (every step recorded
+// as a CUDA graph, then replayed). SKIPPED without a CUDA device.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -45,12 +46,16 @@ TEST(CudaEndToEnd, TinyLmGreedyDecodeMatchesCpu) {
         DType weights;
         ComputeDType compute;
         double logit_tol;  // relative L2 error of each step's logits
+        bool graphs;       // CUDA: record every step as a graph and replay it
     };
-    for (const Mode& m : {Mode{DType::f32, ComputeDType::f32, 1e-5}, Mode{DType::bf16, ComputeDType::bf16, 2e-2}}) {
+    for (const Mode& m : {Mode{DType::f32, ComputeDType::f32, 1e-5, false}, Mode{DType::bf16, ComputeDType::bf16, 2e-2, false},
+                          Mode{DType::f32, ComputeDType::f32, 1e-5, true}, Mode{DType::bf16, ComputeDType::bf16, 2e-2, true}}) {
+        SCOPED_TRACE(std::string(dtype_name(m.weights)) + (m.graphs ? " with step graphs" : " eager"));
         LmConfig cfg = synthetic_lm_config("tiny");
         LmRunOptions opt;
         opt.dtype = m.compute;
         LlamaModel mc(cpu, cfg, synthetic_lm_weights(cfg, m.weights, cpu, 42, 1), opt);
+        opt.step_graphs = m.graphs;
         LlamaModel mg(gpu, cfg, synthetic_lm_weights(cfg, m.weights, gpu, 42, 1), opt);
         KvCache cc(cpu, cfg, 2, 64, mc.default_kv_dtype()), cg(gpu, cfg, 2, 64, mg.default_kv_dtype());
         const int64_t V = cfg.vocab_size;
