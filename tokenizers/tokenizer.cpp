@@ -163,6 +163,14 @@ std::shared_ptr<TokenizerImpl> build(const json& tj, RawModel&& raw, const json&
                 extra.push_back(x["content"].get<std::string>());
         }
     }
+    // Janus' VLChatProcessor adds <image_placeholder> as a special token when the tokenizer lacks it
+    // (the original Janus-1.3B tokenizer.json did), at id = vocabulary length (facts §3.3).
+    if (model_cfg.is_object()) {
+        bool janus = model_cfg.value("model_type", "") == "multi_modality";
+        if (model_cfg.contains("architectures") && model_cfg["architectures"].is_array())
+            for (auto& a : model_cfg["architectures"]) janus = janus || a == "MultiModalityCausalLM";
+        if (janus) extra.push_back("<image_placeholder>");
+    }
     int32_t next_id = t->model->id_count();
     for (auto& a : t->added) next_id = std::max(next_id, a.id + 1);
     std::vector<std::string> specials = {t->bos, t->eos, t->pad, unk};

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <random>
 
 #include "tok_test_util.h"
@@ -139,4 +141,25 @@ TEST(InvalidUtf8, NonByteLevelSeesReplacementChar) {
     EXPECT_EQ(tok.encode("a\xff" "b", false), tok.encode("a\xef\xbf\xbd" "b", false));
     EXPECT_EQ(tok.encode("a\xe4\xbd" "b", false), tok.encode("a\xef\xbf\xbd" "b", false));
     EXPECT_EQ(tok.encode("\xe0\x80", false), tok.encode("\xef\xbf\xbd\xef\xbf\xbd", false));
+}
+
+TEST(JanusCheckpoint, MissingImagePlaceholderIsAppendedAsSpecial) {
+    // facts §3.3: when a Janus checkpoint's tokenizer lacks <image_placeholder>, the reference
+    // processor adds it as a special token at id = vocabulary length.
+    std::string dir = ::testing::TempDir() + "janus_no_placeholder";
+    std::string cmd = "mkdir -p '" + dir + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    {
+        std::ofstream(dir + "/tokenizer.json") << base().dump();
+        std::ofstream(dir + "/config.json") << R"({"architectures": ["MultiModalityCausalLM"], "model_type": "multi_modality"})";
+    }
+    auto tok = janus::Tokenizer::load(dir);
+    ASSERT_TRUE(tok.token_to_id("<image_placeholder>"));
+    EXPECT_EQ(*tok.token_to_id("<image_placeholder>"), 3);
+    EXPECT_TRUE(tok.is_special(3));
+    EXPECT_EQ(tok.encode("ab<image_placeholder>", false), (std::vector<int32_t>{2, 3}));
+    EXPECT_EQ(tok.architectures(), (std::vector<std::string>{"MultiModalityCausalLM"}));
+    // A non-Janus checkpoint gets no such token.
+    std::ofstream(dir + "/config.json") << R"({"architectures": ["LlamaForCausalLM"]})";
+    EXPECT_FALSE(janus::Tokenizer::load(dir).token_to_id("<image_placeholder>"));
 }
