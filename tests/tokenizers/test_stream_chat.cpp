@@ -6,6 +6,9 @@
 //    templates, BOS exactly once, auto-detection from each test tokenizer's files.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "janus/chat_format.h"
 #include "tok_test_util.h"
 #include "tokenizers/unicode.h"
@@ -141,4 +144,26 @@ TEST(FactsVector, JanusStyleSegmentsLikeTheDeepSeekLlmVector) {
     EXPECT_EQ(ids[0], tok.require_id("<｜begin▁of▁sentence｜>"));
     EXPECT_EQ(toks, (std::vector<std::string>{"<｜begin▁of▁sentence｜>", "Hello", ",", "\xC4\xA0how", "\xC4\xA0" "are", "\xC4\xA0you", "?"}));
     EXPECT_EQ(ids, (std::vector<int32_t>{0, 19923, 14, 1192, 477, 440, 33}));  // DeepSeek-V3 ids (@lenml golden)
+}
+
+TEST(Tokenizer, ConcurrentEncodeGivesSameIds) {
+    // One Tokenizer shared by threads (server use): the word cache and regex regions are thread-safe.
+    const auto& tok = tok_test::get("qwen3");
+    auto g = tok_test::read_json(tok_test::data_dir() + "/goldens/qwen3.json");
+    std::vector<std::string> texts;
+    for (auto& c : g["cases"]) texts.push_back(c["text"].get<std::string>());
+    std::vector<std::vector<int32_t>> want;
+    for (auto& t : texts) want.push_back(tok.encode(t, false));
+    std::atomic<int> bad{0};
+    std::vector<std::thread> th;
+    for (int k = 0; k < 4; ++k)
+        th.emplace_back([&, k] {
+            for (int r = 0; r < 3; ++r)
+                for (size_t i = 0; i < texts.size(); ++i) {
+                    size_t j = (i * 7 + size_t(k)) % texts.size();
+                    if (tok.encode(texts[j], false) != want[j]) ++bad;
+                }
+        });
+    for (auto& t : th) t.join();
+    EXPECT_EQ(bad.load(), 0);
 }
