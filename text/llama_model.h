@@ -11,6 +11,9 @@
 // Callers: text generation (text/generator.h), image understanding (SigLIP embeddings spliced into
 // a prefill), image generation (gen_aligner(gen_embed(code)) rows, its own gen_head on `hidden`).
 //
+// Threading: one forward() at a time per LlamaModel (it owns the activation workspace); a server
+// runs all its sequences through one Generator/forward loop instead (continuous batching).
+//
 // Numerics: compute f32, or bf16 emulation (activations rounded to bf16 at every module boundary as
 // torch does in a bf16 model, RMSNorm cast-before-weight (facts §6.1), bf16 cos/sin, bf16 matmul
 // inputs with f32 accumulation). RoPE inv_freq bf16-rounded by default in bf16 mode (facts §6.1).
