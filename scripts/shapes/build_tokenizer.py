@@ -34,27 +34,30 @@ def corpus(n=3000, seed=1234):
     return texts
 
 
+def _write_json(path, obj, indent):
+    """Atomic write (temp file + rename): training stages may run as parallel processes."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, indent=indent)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
 def main_with_out(out):
     """Writes the three tokenizer files into out and self-checks them; returns the tokenizer."""
     os.makedirs(out, exist_ok=True)
     merges = bpe.train_bpe(corpus(), bpe.SPECIAL_TOKENS)
     tj = bpe.tokenizer_json(merges, bpe.SPECIAL_TOKENS)
-    with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
-        json.dump(tj, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+    _write_json(os.path.join(out, "tokenizer.json"), tj, 1)
     cfg = {"add_bos_token": True, "add_eos_token": False, "bos_token": bpe.BOS, "eos_token": bpe.EOS,
            "clean_up_tokenization_spaces": False, "legacy": True, "model_max_length": 16384,
            "pad_token": None, "sp_model_kwargs": {}, "tokenizer_class": "LlamaTokenizer",
            "unk_token": None, "use_default_system_prompt": True}
-    with open(os.path.join(out, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-        json.dump(cfg, f, ensure_ascii=False, indent=2)
-        f.write("\n")
+    _write_json(os.path.join(out, "tokenizer_config.json"), cfg, 2)
     stm = {"additional_special_tokens": [bpe.IMG, "<patch_placeholder>", "<|ref|>", "<|/ref|>", "<|det|>",
                                          "<|/det|>", "<|grounding|>", "<|User|>", "<|Assistant|>"],
            "bos_token": bpe.BOS, "eos_token": bpe.EOS, "pad_token": bpe.PAD}
-    with open(os.path.join(out, "special_tokens_map.json"), "w", encoding="utf-8") as f:
-        json.dump(stm, f, ensure_ascii=False, indent=2)
-        f.write("\n")
+    _write_json(os.path.join(out, "special_tokens_map.json"), stm, 2)
     tok = bpe.Tokenizer(tj)
     # Self-check: every corpus word is a single token, and encode/decode round-trips.
     for w in sd.all_words():

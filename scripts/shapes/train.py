@@ -164,10 +164,10 @@ def train_vq_decoder(model, args):
     vq = model.gen_vision_model
     rng = np.random.default_rng(args.seed + 6)
     params = list(vq.post_quant_conv.parameters()) + list(vq.decoder.parameters())
-    opt = torch.optim.Adam(params, lr=args.vq_lr * 0.5, betas=(0.5, 0.9))
+    opt = torch.optim.Adam(params, lr=args.vq_lr, betas=(0.5, 0.9))
     t0 = time.time()
     for step in range(args.vqdec_steps):
-        lr = args.vq_lr * 0.5 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.vqdec_steps)))
+        lr = args.vq_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.vqdec_steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
         _, u8 = draw_batch(rng, args.vq_batch, args.image_size)
