@@ -215,3 +215,30 @@ TEST(GenerateLayouts, TransformersLayoutSameCodes) {
 }
 
 }  // namespace
+
+namespace {
+
+// A tokenizer without the pad token (the Janus-1.3B tokenizer bug of facts §7.11) must be refused,
+// not silently run with guidance off.
+TEST(GenerateCfgRows, TokenizerWithoutPadIsAnError) {
+    namespace fs = std::filesystem;
+    TempDir dir("nopad");
+    for (const char* f : {"config.json", "pytorch_model.bin", "preprocessor_config.json", "processor_config.json",
+                          "tokenizer_config.json"})
+        fs::copy_file(model_dir() + "/" + f, dir / f);
+    nlohmann::json tok = nlohmann::json::parse(slurp(model_dir() + "/tokenizer.json"));
+    for (auto& a : tok["added_tokens"])
+        if (a["content"] == "<｜▁pad▁｜>") a["content"] = "<unused_258>";
+    std::ofstream(dir / "tokenizer.json") << tok.dump();
+    nlohmann::json sp = nlohmann::json::parse(slurp(model_dir() + "/special_tokens_map.json"));
+    sp.erase("pad_token");
+    std::ofstream(dir / "special_tokens_map.json") << sp.dump();
+    try {
+        open_tiny("f32", 0, dir.str());
+        FAIL() << "opened a generator whose tokenizer has no pad token";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("pad token"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
