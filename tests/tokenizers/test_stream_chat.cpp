@@ -52,7 +52,9 @@ TEST(StreamDecoder, HoldsBackPartialCodePoint) {
     std::string out;
     for (size_t i = 0; i < ids.size(); ++i) {
         std::string chunk = sd.push(ids[i]);
-        if (!chunk.empty()) EXPECT_TRUE(chunk.rfind("\xF0\x9F\x98\x80", 0) == 0 || chunk == "!");
+        if (!chunk.empty()) {
+            EXPECT_TRUE(chunk.rfind("\xF0\x9F\x98\x80", 0) == 0 || chunk == "!");
+        }
         out += chunk;
     }
     out += sd.finish();
@@ -117,8 +119,9 @@ TEST(ChatFormat, DetectedFromCheckpointFiles) {
     EXPECT_EQ(janus::ChatFormat::detect(tok_test::get("deepseek_v3")).name(), "deepseek-v3");
     EXPECT_EQ(janus::ChatFormat::detect(tok_test::get("qwen3")).name(), "chatml");
     EXPECT_THROW(janus::ChatFormat::detect(tok_test::get("llama2")), janus::Error);  // no template, no role tokens
-    if (!tok_test::tokenizer_dir("llama3").empty())
+    if (!tok_test::tokenizer_dir("llama3").empty()) {
         EXPECT_EQ(janus::ChatFormat::detect(tok_test::get("llama3")).name(), "llama3");
+    }
     // Encoding a DeepSeek-V3 chat: the template spells BOS, so it appears exactly once.
     const auto& ds = tok_test::get("deepseek_v3");
     auto ids = janus::ChatFormat::by_name("deepseek-v3").encode(ds, {{"user", "Hi"}}, true);
