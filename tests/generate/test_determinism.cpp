@@ -56,11 +56,13 @@ TEST(GenerateDeterminism, ImageKOfBatchEqualsSingleRunWithItsSeed) {
     }
 }
 
-TEST(GenerateDeterminism, SamePngBytesForAnyThreadCount) {
+class ThreadCounts : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ThreadCounts, SamePngBytesForAnyThreadCount) {
     TempDir dir("threads");
     std::vector<std::string> files;
     for (int threads : {1, 2}) {
-        auto g = open_tiny("f32", threads);
+        auto g = open_tiny(GetParam(), threads);
         ImageRequest r = sampled(2, 99);
         r.negative_prompt = "blurry, low quality";
         GenerateResult res = g->generate(r);
@@ -76,6 +78,8 @@ TEST(GenerateDeterminism, SamePngBytesForAnyThreadCount) {
     EXPECT_EQ(slurp(files[1]), slurp(files[3]));
     EXPECT_GT(slurp(files[0]).size(), 100u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, ThreadCounts, ::testing::Values("f32", "bf16"));
 
 TEST(GenerateMemory, SplitIntoPassesGivesTheSameImages) {
     auto g = open_tiny("f32");
