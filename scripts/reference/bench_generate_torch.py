@@ -104,6 +104,19 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     dtype = torch.bfloat16 if a.dtype == "bf16" else torch.float32
+    # refuse instead of driving a shared machine into the OOM killer (7B in f32 is ~28 GB)
+    s = SHAPES[a.model]
+    H, F, NL = s["hidden_size"], s["intermediate_size"], s["num_hidden_layers"]
+    need = (NL * (4 * H * H + 3 * H * F) + 2 * H * H + 16384 * H) * (2 if a.dtype == "bf16" else 4) * 1.15
+    avail = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                avail = int(line.split()[1]) * 1024
+    if avail and need > 0.85 * avail:
+        print(json.dumps({"error": f"needs ~{need / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB available",
+                          "dtype": a.dtype, "model": a.model}))
+        sys.exit(2)
     t0 = time.perf_counter()
     cfg, mods = build(a.model, dtype)
     out = {"torch_version": torch.__version__, "threads": torch.get_num_threads(), "dtype": a.dtype,
