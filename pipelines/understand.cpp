@@ -82,6 +82,12 @@ struct Understander::Impl {
     vision::MlpProjector aligner;
     std::optional<ChatFormat> format;
     int32_t boi = -1, eoi = -1, image_id = -1;
+    // The original Janus-1.3B tokenizer has no <image_placeholder>; the reference processor then adds
+    // it at id = tokenizer length (facts §3.3). We do the same: the prompt is encoded in pieces around
+    // the marker text and the new id is put between them (its embedding row is overwritten anyway).
+    bool placeholder_added = false;
+
+    std::vector<int32_t> encode_prompt(const std::vector<ChatMessage>& msgs) const;
     std::vector<int32_t> stop_ids;
 
     std::vector<UnderstandResult> run(const std::vector<UnderstandRow>& rows,
@@ -119,7 +125,14 @@ std::unique_ptr<Understander> Understander::open(const UnderstandOptions& option
     const Tokenizer& tok = *im->bundle.tokenizer;
     im->format = ChatFormat::by_name("janus");
     if (options.system.has_value()) im->format->default_system = *options.system;
-    im->image_id = tok.require_id(kPlaceholder);
+    if (auto id = tok.token_to_id(kPlaceholder)) {
+        im->image_id = *id;
+    } else {
+        im->image_id = tok.vocab_size();
+        im->placeholder_added = true;
+        if (im->image_id >= im->bundle.lm.vocab_size)
+            throw Error(im->bundle.dir + ": the tokenizer has no <image_placeholder> and no spare embedding row for one");
+    }
     im->boi = tok.require_id("<begin_of_image>");
     im->eoi = tok.require_id("<end_of_image>");
     im->stop_ids = im->format->stop_ids(tok);
@@ -143,6 +156,26 @@ UnderstandResult Understander::ask(const std::vector<RgbImage>& images, const st
     std::function<void(size_t, const std::string&)> cb;
     if (on_text) cb = [&](size_t, const std::string& s) { on_text(s); };
     return impl_->run({UnderstandRow{images, question}}, cb).at(0);
+}
+
+std::vector<int32_t> Understander::Impl::encode_prompt(const std::vector<ChatMessage>& msgs) const {
+    const Tokenizer& tok = *bundle.tokenizer;
+    if (!placeholder_added) return format->encode(tok, msgs, /*add_generation_prompt=*/true);
+    // Special added tokens split the text before the pre-tokenizer, so encoding the pieces around the
+    // marker separately is what a tokenizer that knew the marker would do.
+    std::string text = format->render(msgs, true);
+    std::vector<int32_t> ids;
+    size_t from = 0;
+    for (bool first = true;; first = false) {
+        size_t at = text.find(kPlaceholder, from);
+        std::string piece = text.substr(from, at == std::string::npos ? std::string::npos : at - from);
+        std::vector<int32_t> part = tok.encode(piece, first);
+        ids.insert(ids.end(), part.begin(), part.end());
+        if (at == std::string::npos) break;
+        ids.push_back(image_id);
+        from = at + std::string(kPlaceholder).size();
+    }
+    return ids;
 }
 
 std::vector<UnderstandResult> Understander::Impl::run(const std::vector<UnderstandRow>& rows,
@@ -195,7 +228,7 @@ std::vector<UnderstandResult> Understander::Impl::run(const std::vector<Understa
     int img_base = 0;
     for (size_t r = 0; r < rows.size(); ++r) {
         std::vector<ChatMessage> msgs = {{"user", understand_user_content(rows[r].question, rows[r].images.size())}};
-        std::vector<int32_t> raw = format->encode(tok, msgs, /*add_generation_prompt=*/true);
+        std::vector<int32_t> raw = encode_prompt(msgs);
         ids[r] = expand_image_tokens(raw, image_id, boi, eoi, int(N));
         const int64_t T = int64_t(ids[r].size());
         longest = std::max(longest, T);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "janus/understand.h"
 #include "janus/vision.h"
@@ -110,6 +111,54 @@ TEST(Understand, BatchRowsMatchSingleRows) {
     auto m = u->ask_batch(many, "Describe this image.");
     ASSERT_EQ(m.size(), 10u);
     for (int i = 0; i < 10; ++i) EXPECT_EQ(m[size_t(i)].tokens, i % 2 ? alone.tokens : rows[0].tokens) << "row " << i;
+}
+
+// Janus-1.3B's original tokenizer lacks <image_placeholder> (facts §3.3): a copy of tiny-janus whose
+// tokenizer spells it differently must give the same logits and tokens (only the placeholder id in
+// input_ids changes, to the tokenizer length).
+TEST(Understand, TokenizerWithoutPlaceholder) {
+    namespace fs = std::filesystem;
+    fs::path dir = tmpdir("no_placeholder_model");
+    for (const auto& e : fs::directory_iterator(data("models/tiny-janus"))) {
+        fs::path dst = dir / e.path().filename();
+        fs::remove(dst);
+        if (e.path().filename() == "tokenizer.json") {
+            std::ifstream in(e.path());
+            std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            for (size_t i = s.find("<image_placeholder>"); i != std::string::npos; i = s.find("<image_placeholder>", i))
+                s.replace(i, 19, "<image_placeholder_renamed>");
+            std::ofstream(dst) << s;
+        } else if (e.path().filename() != "special_tokens_map.json" && e.path().filename() != "processor_config.json") {
+            fs::create_symlink(e.path(), dst);
+        }
+    }
+    UnderstandOptions o;
+    o.model = dir.string();
+    o.device = "cpu";
+    o.dtype = "f32";
+    o.max_new_tokens = 24;
+    o.dump_dir = tmpdir("no_placeholder_dump");
+    auto u = Understander::open(o);
+    UnderstandResult r = u->ask({img(0), img(1)}, "Describe this image.");
+    std::vector<int64_t> want = read_npy(golden("f32_understand_two_tokens.npy")).to_i64();
+    EXPECT_EQ(std::vector<int64_t>(r.tokens.begin(), r.tokens.end()), want);
+    EXPECT_LE(max_rel(read_npy(o.dump_dir + "/first_logits.npy").to_f32(),
+                      read_npy(golden("f32_understand_two_first_logits.npy")).to_f32()), 1e-4);
+    std::vector<int64_t> ids = read_npy(o.dump_dir + "/input_ids.npy").to_i64();
+    std::vector<int64_t> gids = read_npy(golden("understand_two_input_ids.npy")).to_i64();
+    ASSERT_EQ(ids.size(), gids.size());
+    int64_t added = -1;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (gids[i] != 261) {  // 261: the golden's <image_placeholder> id
+            EXPECT_EQ(ids[i], gids[i]) << i;
+        } else {
+            if (added < 0) added = ids[i];
+            EXPECT_EQ(ids[i], added) << i;
+        }
+    }
+    EXPECT_NE(added, 261);
+    EXPECT_GT(added, 0);
+    EXPECT_LT(added, 288);  // a row of the embedding table
 }
 
 TEST(Understand, PromptHelpers) {
