@@ -203,6 +203,14 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
             return;
         }
     }
+    // A single character with no end-of-word suffix: one vocabulary lookup, no merges, no cache.
+    if (suffix_.empty() && utf8_char_len(static_cast<unsigned char>(word[0])) == word.size()) {
+        int32_t id = find(word);
+        if (id >= 0) {
+            out.push_back(id);
+            return;
+        }
+    }
     bool cacheable = word.size() <= kCacheWordMax;
     if (cacheable) {
         std::lock_guard<std::mutex> lock(cache_mu_);
