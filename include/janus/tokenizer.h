@@ -8,7 +8,8 @@
 //   normalizers: NFC, NFKC, NFD, NFKD, Lowercase, Replace, Prepend, Strip, Sequence;
 //   pre-tokenizers: Split (Oniguruma regex or string), ByteLevel, Digits, Metaspace, Whitespace,
 //          WhitespaceSplit, Punctuation, Sequence;
-//   post-processors: TemplateProcessing, ByteLevel, Sequence;
+//   post-processors: TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence
+//          (Llama-class tokenizer_config.json: BOS/EOS from add_bos_token/add_eos_token, as transformers);
 //   decoders: ByteLevel, Metaspace, ByteFallback, Fuse, Strip, Replace, Sequence;
 //   added tokens: special / non-special, lstrip, rstrip, single_word, normalized.
 //
@@ -53,7 +54,8 @@ public:
 
     // Text → ids. add_special: apply the post-processor (BOS etc., as the model expects).
     // Special-token strings inside `text` always map to their ids (as HF does). Invalid UTF-8 is
-    // accepted: byte-level models encode the raw bytes; other models see U+FFFD per bad byte.
+    // accepted: byte-level models encode the raw bytes; others see U+FFFD per invalid sequence.
+    // Thread-safe (one Tokenizer may be shared by threads).
     std::vector<int32_t> encode(std::string_view text, bool add_special = true) const;
     // Same, also returning the token strings (vocabulary spellings).
     std::vector<int32_t> encode_with_tokens(std::string_view text, bool add_special,
