@@ -97,6 +97,18 @@ void kernel_dot(const GemmProblem& p, int64_t n0, int64_t n1) {
         for (; n < n1; n++) tile_dot<1, 1>(p, 0, n);
         return;
     }
+    if (int64_t(kMaxMR) * p.K * 2 <= 24 * 1024) {
+        // The A tile (6 rows, ≤ 24 KiB) fits L1: keep it there and stream the chunk's weight tiles
+        // from L2 — 4 new cache lines per k-step instead of 10 (measured +12-17% at K = 2048).
+        for (int64_t m = 0; m < p.M; m += kMaxMR) {
+            const int mr = int(p.M - m < kMaxMR ? p.M - m : kMaxMR);
+            int64_t n = n0;
+            for (; n + kMaxNR <= n1; n += kMaxNR) tile_dot_mr<kMaxNR>(p, m, mr, n);
+            for (; n < n1; n++) tile_dot_mr<1>(p, m, mr, n);
+        }
+        return;
+    }
+    // Longer K: weight tile outer (in L1), blocks of 60 A rows (in L2) inner.
     for (int64_t mb = 0; mb < p.M; mb += kMBlock) {
         int64_t me = mb + kMBlock < p.M ? mb + kMBlock : p.M;
         int64_t n = n0;

@@ -95,8 +95,10 @@ std::string matmul_name(const MatmulSpec& s) {
 bool register_matmul_cases() {
     struct Sz { int M, N, K; };
     // GEMV (decode), odd GEMV, CFG batch (M = 32), odd GEMM, a prefill-like block that crosses the
-    // kernels' tile/K-block boundaries, and K not a multiple of any vector width.
-    const Sz sizes[] = {{1, 64, 128}, {1, 33, 65}, {32, 96, 256}, {7, 33, 65}, {130, 70, 300}, {3, 17, 1030}};
+    // kernels' tile boundaries, K not a multiple of any vector width, and a K long enough for the
+    // kernels' long-K loop order (A tile no longer in L1).
+    const Sz sizes[] = {{1, 64, 128}, {1, 33, 65}, {32, 96, 256}, {7, 33, 65}, {130, 70, 300}, {3, 17, 1030},
+                        {8, 20, 2100}};
     for (const Sz& z : sizes)
         for (DType wt : {DType::f32, DType::bf16, DType::f16})
             for (MatmulPrecision p : {MatmulPrecision::f32, MatmulPrecision::bf16})
