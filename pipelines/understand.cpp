@@ -14,11 +14,6 @@
 #include "text/kv_cache.h"
 #include "text/llama_model.h"
 #include "text/sampling.h"
-#include "vision/mlp_projector.h"
-#include "vision/name_map.h"
-#include "vision/preprocess.h"
-#include "vision/siglip.h"
-#include "vision/vision_config.h"
 
 namespace janus {
 
@@ -77,17 +72,8 @@ struct Understander::Impl {
     ModelBundle bundle;
     Backend* be = nullptr;
     std::unique_ptr<LlamaModel> lm;
-    std::unique_ptr<vision::WeightSource> ws;
-    std::optional<vision::SiglipEncoder> siglip;
-    vision::MlpProjector aligner;
+    std::unique_ptr<ImageEmbedder> vis;  // SigLIP + aligner, placeholder ids, splice
     std::optional<ChatFormat> format;
-    int32_t boi = -1, eoi = -1, image_id = -1;
-    // The original Janus-1.3B tokenizer has no <image_placeholder>; the reference processor then adds
-    // it at id = tokenizer length (facts §3.3). We do the same: the prompt is encoded in pieces around
-    // the marker text and the new id is put between them (its embedding row is overwritten anyway).
-    bool placeholder_added = false;
-
-    std::vector<int32_t> encode_prompt(const std::vector<ChatMessage>& msgs) const;
     std::vector<int32_t> stop_ids;
 
     std::vector<UnderstandResult> run(const std::vector<UnderstandRow>& rows,
@@ -114,41 +100,22 @@ std::unique_ptr<Understander> Understander::open(const UnderstandOptions& option
     ro.dtype = compute_dtype_from_name(options.dtype);
     ro.rope_exact = options.rope_exact;
     im->lm = build_language_model(im->bundle, *im->be, ro);
-    im->ws = std::make_unique<vision::WeightSource>(im->bundle.lookup(), *im->be, im->bundle.dir);
-    vision::SiglipConfig sc = vision::siglip_config_from_json(im->bundle.config, im->bundle.dir + "/config.json");
-    im->siglip = vision::SiglipEncoder::load(*im->ws, sc);
-    im->aligner = vision::MlpProjector::load(*im->ws, "aligner");
-    if (im->aligner.in_dim() != sc.width || im->aligner.out_dim() != im->bundle.lm.hidden)
-        throw Error(im->bundle.dir + ": aligner maps " + std::to_string(im->aligner.in_dim()) + " → " +
-                    std::to_string(im->aligner.out_dim()) + " but SigLIP width is " + std::to_string(sc.width) +
-                    " and the LM hidden size " + std::to_string(im->bundle.lm.hidden));
+    im->vis = ImageEmbedder::load(im->bundle, *im->be);
     const Tokenizer& tok = *im->bundle.tokenizer;
     im->format = ChatFormat::by_name("janus");
     if (options.system.has_value()) im->format->default_system = *options.system;
-    if (auto id = tok.token_to_id(kPlaceholder)) {
-        im->image_id = *id;
-    } else {
-        im->image_id = tok.vocab_size();
-        im->placeholder_added = true;
-        if (im->image_id >= im->bundle.lm.vocab_size)
-            throw Error(im->bundle.dir + ": the tokenizer has no <image_placeholder> and no spare embedding row for one");
-    }
-    im->boi = tok.require_id("<begin_of_image>");
-    im->eoi = tok.require_id("<end_of_image>");
     im->stop_ids = im->format->stop_ids(tok);
     if (auto e = tok.eos_id()) im->stop_ids.push_back(*e);
     for (int32_t e : im->bundle.lm.eos_ids) im->stop_ids.push_back(e);
     return std::unique_ptr<Understander>(new Understander(std::move(im)));
 }
 
-int Understander::image_size() const { return impl_->siglip->config().image_size; }
-int Understander::image_tokens() const { return impl_->siglip->config().num_patches(); }
+int Understander::image_size() const { return int(impl_->vis->image_size()); }
+int Understander::image_tokens() const { return int(impl_->vis->tokens_per_image()); }
 
 std::string Understander::description() const {
-    const auto& s = impl_->siglip->config();
-    return impl_->bundle.dir + ": " + impl_->bundle.lm.summary() + "; SigLIP " + std::to_string(s.width) + "×" +
-           std::to_string(s.depth()) + " @" + std::to_string(s.image_size) + " → " + std::to_string(s.num_patches()) +
-           " tokens/image; LM compute " + (impl_->lm->bf16() ? "bf16" : "f32") + ", vision f32; " + impl_->be->name();
+    return impl_->bundle.dir + ": " + impl_->bundle.lm.summary() + "; " + impl_->vis->summary() + "; LM compute " +
+           (impl_->lm->bf16() ? "bf16" : "f32") + ", vision f32; " + impl_->be->name();
 }
 
 UnderstandResult Understander::ask(const std::vector<RgbImage>& images, const std::string& question,
@@ -158,32 +125,11 @@ UnderstandResult Understander::ask(const std::vector<RgbImage>& images, const st
     return impl_->run({UnderstandRow{images, question}}, cb).at(0);
 }
 
-std::vector<int32_t> Understander::Impl::encode_prompt(const std::vector<ChatMessage>& msgs) const {
-    const Tokenizer& tok = *bundle.tokenizer;
-    if (!placeholder_added) return format->encode(tok, msgs, /*add_generation_prompt=*/true);
-    // Special added tokens split the text before the pre-tokenizer, so encoding the pieces around the
-    // marker separately is what a tokenizer that knew the marker would do.
-    std::string text = format->render(msgs, true);
-    std::vector<int32_t> ids;
-    size_t from = 0;
-    for (bool first = true;; first = false) {
-        size_t at = text.find(kPlaceholder, from);
-        std::string piece = text.substr(from, at == std::string::npos ? std::string::npos : at - from);
-        std::vector<int32_t> part = tok.encode(piece, first);
-        ids.insert(ids.end(), part.begin(), part.end());
-        if (at == std::string::npos) break;
-        ids.push_back(image_id);
-        from = at + std::string(kPlaceholder).size();
-    }
-    return ids;
-}
-
 std::vector<UnderstandResult> Understander::Impl::run(const std::vector<UnderstandRow>& rows,
                                                       const std::function<void(size_t, const std::string&)>& on_text) {
     Backend& b = *be;
     const Tokenizer& tok = *bundle.tokenizer;
-    const vision::SiglipConfig& sc = siglip->config();
-    const int64_t S = sc.image_size, N = sc.num_patches(), W = sc.width, H = bundle.lm.hidden, V = bundle.lm.vocab_size;
+    const int64_t S = vis->image_size(), N = vis->tokens_per_image(), H = bundle.lm.hidden, V = bundle.lm.vocab_size;
     const bool dump = !opt.dump_dir.empty();
     if (dump) std::filesystem::create_directories(opt.dump_dir);
     auto dpath = [&](const std::string& name, size_t row) {
@@ -197,25 +143,17 @@ std::vector<UnderstandResult> Understander::Impl::run(const std::vector<Understa
     auto t0 = std::chrono::steady_clock::now();
     int n_img = 0;
     for (const auto& r : rows) n_img += int(r.images.size());
-    Tensor aligned;  // [n_img·N, H]
+    std::vector<Tensor> per_image;  // [N, H] rows of the aligner output, one per image in order
     if (n_img > 0) {
-        std::vector<float> pixels(size_t(n_img) * 3 * S * S);
-        int k = 0;
-        for (const auto& r : rows)
-            for (const RgbImage& img : r.images) {
-                if (img.width <= 0 || img.height <= 0 || img.pixels.size() != size_t(img.width) * img.height * 3)
-                    throw Error("image " + std::to_string(k) + " is empty or malformed");
-                std::vector<float> p = vision::preprocess_janus(img, int(S));
-                std::copy(p.begin(), p.end(), pixels.begin() + size_t(k++) * 3 * S * S);
-            }
-        Tensor feats = b.alloc(DType::f32, {n_img, N, W});
-        siglip->forward(feats, pixels.data(), n_img);
-        aligned = b.alloc(DType::f32, {n_img * N, H});
-        aligner.forward(b, aligned, feats.reshape({n_img * N, W}));
+        std::vector<RgbImage> all;
+        for (const auto& r : rows) all.insert(all.end(), r.images.begin(), r.images.end());
+        ImageEmbedder::Output e = vis->embed(all);
+        for (int64_t k = 0; k < n_img; ++k) per_image.push_back(e.aligned.rows(k * N, (k + 1) * N));
         if (dump) {
-            write_npy_f32(dpath("pixel_values", 0), pixels.data(), {n_img, 3, S, S});
-            write_npy_f32(dpath("siglip_features", 0), to_host(b, feats).data(), {n_img, N, W});
-            write_npy_f32(dpath("aligner_out", 0), to_host(b, aligned).data(), {n_img, N, H});
+            const int64_t W = e.features.dim(2);
+            write_npy_f32(dpath("pixel_values", 0), e.pixels.data(), {n_img, 3, S, S});
+            write_npy_f32(dpath("siglip_features", 0), to_host(b, e.features).data(), {n_img, N, W});
+            write_npy_f32(dpath("aligner_out", 0), to_host(b, e.aligned).data(), {n_img, N, H});
         }
     }
     b.synchronize();
@@ -228,20 +166,13 @@ std::vector<UnderstandResult> Understander::Impl::run(const std::vector<Understa
     int img_base = 0;
     for (size_t r = 0; r < rows.size(); ++r) {
         std::vector<ChatMessage> msgs = {{"user", understand_user_content(rows[r].question, rows[r].images.size())}};
-        std::vector<int32_t> raw = encode_prompt(msgs);
-        ids[r] = expand_image_tokens(raw, image_id, boi, eoi, int(N));
+        ids[r] = vis->expand(vis->encode_prompt(*format, msgs, true));
         const int64_t T = int64_t(ids[r].size());
         longest = std::max(longest, T);
         embeds[r] = b.alloc(DType::f32, {T, H});
         lm->embed(embeds[r], b.upload(Tensor::from_i32(ids[r], {T})));
-        int64_t img = 0;
-        for (int64_t p = 0; p < T; ++p) {
-            if (ids[r][size_t(p)] != image_id) continue;
-            Tensor src = aligned.rows((img_base + img) * N, (img_base + img + 1) * N);
-            b.copy(embeds[r].rows(p, p + N), src);
-            p += N - 1;
-            ++img;
-        }
+        vis->splice(b, embeds[r], ids[r], 0,
+                    std::span<const Tensor>(per_image).subspan(size_t(img_base), rows[r].images.size()));
         img_base += int(rows[r].images.size());
         res[r].prompt_tokens = T;
         res[r].images = int(rows[r].images.size());

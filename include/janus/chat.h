@@ -7,6 +7,15 @@
 //   auto chat = janus::ChatSession::open(o);
 //   chat->send("Hello!", [](const std::string& piece) { fputs(piece.c_str(), stdout); });
 //
+// Images (Janus checkpoints): attach_image() adds an image to the next user message; the message
+// then holds one "<image_placeholder>" per image (facts §3.4), each expanded to BOI + N image
+// embeddings + EOI (facts §4.2) by the same code as janus::Understander. Image positions are part of
+// the cached prefix (keyed by the image, not just its placeholder ids), so a later turn prefills only
+// its new text and new images.
+//
+//   chat->attach_image("cat.png");
+//   chat->send("What is in this picture?", print);   // <|User|>: <image_placeholder>\nWhat is ...
+//
 // ThinkSplitter separates R1-style "<think>…</think>" reasoning from the answer in streamed text.
 // Context overflow: a conversation longer than the context is refused with a janus::Error (nothing
 // is truncated silently); a reply that fills the context stops with finish reason "context".
@@ -20,6 +29,7 @@
 
 #include "janus/chat_format.h"
 #include "janus/text.h"
+#include "janus/vision.h"
 
 namespace janus {
 
@@ -35,6 +45,9 @@ struct ChatOptions {
     SamplingParams sampling;              // default greedy
     int max_tokens = 1024;                // per reply
     std::vector<std::string> stop_strings;
+    // Ids past the tokenizer's vocabulary (Janus: embedding rows 100.6K..102400, facts §1.2) are
+    // never chosen unless this is set; set it to sample over every logit as the reference does.
+    bool full_vocab = false;
 };
 
 struct ReplyStats {
@@ -44,6 +57,10 @@ struct ReplyStats {
     double prefill_seconds = 0;           // until the first reply token
     double decode_seconds = 0;            // the rest
     std::string finish_reason;            // stop | length | context | cancelled | stop_string
+    std::vector<int32_t> tokens;          // generated ids (a final stop id included)
+    int images = 0;                       // images in the conversation so far
+    int64_t image_tokens = 0;             // of prompt_tokens, image embedding positions
+    double vision_seconds = 0;            // SigLIP + aligner for this turn's new images (in prefill_seconds)
     double prefill_tok_s() const;
     double decode_tok_s() const;
 };
@@ -59,8 +76,20 @@ public:
     std::string send(const std::string& user_message, const std::function<void(const std::string&)>& on_text,
                      const std::function<bool()>& should_stop = {}, ReplyStats* stats = nullptr);
 
-    void reset();                                  // forget the conversation (system prompt stays)
-    void save(const std::string& path) const;      // JSON: {"format", "messages": [{role, content}]}
+    // Attaches an image to the next user message (several: in order). send() puts one
+    // "<image_placeholder>\n" per attached image in front of the message unless the message already
+    // holds exactly one marker per image. Throws janus::Error when the model has no image encoder
+    // ("model X has no image encoder; --image needs a Janus checkpoint") or the file cannot be read
+    // (the message names the file). The image is read now and encoded at the next send().
+    void attach_image(const std::string& path);
+    void attach_image(RgbImage image, const std::string& label = "");
+    size_t pending_images() const;                 // attached and not yet sent
+    bool has_image_encoder() const;                // a Janus checkpoint (SigLIP + aligner)
+
+    void reset();                                  // forget the conversation and pending images (system prompt stays)
+    // JSON: {"format", "model", "messages": [{role, content[, images: [paths]]}]}. Images attached from
+    // memory (no path) cannot be saved. load() reads the image files again.
+    void save(const std::string& path) const;
     void load(const std::string& path);
     const std::vector<ChatMessage>& messages() const;
 

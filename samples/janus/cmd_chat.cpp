@@ -1,6 +1,7 @@
-// `janus chat -m MODEL [-p MESSAGE]`: interactive multi-turn chat with token streaming, or a one-shot
-// reply with -p (only the reply text on stdout). Commands in interactive mode: /reset, /save FILE,
-// /load FILE, /help, /exit. Ctrl-C stops the current reply; at the prompt it ends the session.
+// `janus chat -m MODEL [-p MESSAGE] [--image PATH]...`: interactive multi-turn chat with token
+// streaming, or a one-shot reply with -p (only the reply text on stdout). --image (Janus checkpoints)
+// attaches images to the first user message. Commands in interactive mode: /image PATH, /reset,
+// /save FILE, /load FILE, /help, /exit. Ctrl-C stops the current reply; at the prompt it ends the session.
 // R1-style <think>…</think> reasoning is shown dim (or bracketed when not a terminal), or hidden with
 // --hide-thinking. All logic lives in the library (include/janus/chat.h).
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "command.h"
 #include "janus/chat.h"
@@ -26,6 +28,7 @@ struct Options {
     bool prompt_given = false;
     bool hide_thinking = false;
     std::string system;
+    std::vector<std::string> images;
     uint64_t seed = 0;
 };
 
@@ -72,6 +75,9 @@ private:
 };
 
 void print_stats(const janus::ReplyStats& s) {
+    if (s.images > 0)
+        std::fprintf(stderr, "[%d image(s), %lld image positions; vision %.2f s]\n", s.images,
+                     (long long)s.image_tokens, s.vision_seconds);
     std::fprintf(stderr, "[%lld prompt tokens (%lld cached) at %.1f tok/s, %lld generated at %.2f tok/s, %s]\n",
                  (long long)s.prompt_tokens, (long long)s.cached_tokens, s.prefill_tok_s(),
                  (long long)s.generated_tokens, s.decode_tok_s(), s.finish_reason.c_str());
@@ -79,7 +85,8 @@ void print_stats(const janus::ReplyStats& s) {
 
 const char* kHelp =
     "Commands:\n"
-    "  /reset        forget the conversation\n"
+    "  /image PATH   attach an image to the next message (Janus checkpoints)\n"
+    "  /reset        forget the conversation and attached images\n"
     "  /save FILE    write the conversation as JSON\n"
     "  /load FILE    read a conversation written by /save\n"
     "  /help         this list\n"
@@ -93,6 +100,7 @@ int run(Options& opt) {
     opt.chat.sampling.seed = opt.seed;
     auto chat = janus::ChatSession::open(opt.chat);
     if (g.verbose) std::fprintf(stderr, "janus chat: %s\n", chat->description().c_str());
+    for (const auto& path : opt.images) chat->attach_image(path);
 
     struct sigaction sa {};
     sa.sa_handler = on_sigint;
@@ -140,7 +148,10 @@ int run(Options& opt) {
             try {
                 if (cmd == "/exit" || cmd == "/quit") return 0;
                 if (cmd == "/help") std::fputs(kHelp, stderr);
-                else if (cmd == "/reset") {
+                else if (cmd == "/image" && !arg.empty()) {
+                    chat->attach_image(arg);
+                    std::fprintf(stderr, "(%zu image(s) attached to the next message)\n", chat->pending_images());
+                } else if (cmd == "/reset") {
                     chat->reset();
                     std::fputs("(conversation cleared)\n", stderr);
                 } else if (cmd == "/save" && !arg.empty()) {
@@ -178,13 +189,14 @@ int run(Options& opt) {
 }  // namespace
 
 static const bool registered = janus_cli::register_command(
-    "chat", "Chat with Janus-Pro's language model or a Llama/Qwen2-family model (streaming)",
+    "chat", "Chat with Janus-Pro (text and images) or a Llama/Qwen2-family model (streaming)",
     [](CLI::App& app) {
         auto opt = std::make_shared<Options>();
         auto& c = opt->chat;
         app.add_option("-m,--model", c.model, "Model directory (config.json, weights, tokenizer.json)")->required();
         app.add_option("-p,--prompt", opt->prompt, "One-shot: send this message, print only the reply, exit");
         app.add_option("--system", opt->system, "System prompt (default: the chat format's own; \"\" for none)");
+        app.add_option("--image", opt->images, "Attach an image to the first message (repeatable; Janus checkpoints)");
         app.add_flag("--hide-thinking", opt->hide_thinking, "Do not show <think>…</think> reasoning");
         app.add_option("--temperature", c.sampling.temperature, "Sampling temperature (0 = greedy)")
             ->check(CLI::NonNegativeNumber);
