@@ -196,7 +196,7 @@ void Scheduler::Impl::admit(const std::shared_ptr<Job>& j) {
             r.sampling = j->sampling;
             r.max_tokens = j->max_tokens;
             if (!j->ignore_eos) r.stop_ids = stop_ids;
-            r.stream = j->id;
+            r.stream = 0;  // same seed → same tokens, whatever else runs (sampling.h)
             r.vocab_limit = bundle.tokenizer->vocab_size();
             int h = gen->add(std::move(r));
             TextRow row;
@@ -211,8 +211,8 @@ void Scheduler::Impl::admit(const std::shared_ptr<Job>& j) {
             vision_queue.push_back(j);
         }
     } catch (const std::exception& e) {
-        finish_job(*j, "error", e.what(), 400);
         done_one(false);
+        finish_job(*j, "error", e.what(), 400);
     }
 }
 
@@ -227,8 +227,8 @@ void Scheduler::Impl::check_cancels(bool force) {
     for (auto it = text_rows.begin(); it != text_rows.end();) {
         if (const char* r = why(*it->second.job)) {
             gen->cancel(it->first);  // the row leaves at the next step; its events are ignored
-            finish_job(*it->second.job, r);
             done_one(true);
+            finish_job(*it->second.job, r);
             it = text_rows.erase(it);
         } else {
             ++it;
@@ -237,8 +237,8 @@ void Scheduler::Impl::check_cancels(bool force) {
     for (auto it = image_jobs.begin(); it != image_jobs.end();) {
         if (const char* r = why(*it->second)) {
             imagegen->cancel(it->first);
-            finish_job(*it->second, r);
             done_one(true);
+            finish_job(*it->second, r);
             it = image_jobs.erase(it);
         } else {
             ++it;
@@ -246,8 +246,8 @@ void Scheduler::Impl::check_cancels(bool force) {
     }
     for (auto it = vision_queue.begin(); it != vision_queue.end();) {
         if (const char* r = why(**it)) {
-            finish_job(**it, r);
             done_one(true);
+            finish_job(**it, r);
             it = vision_queue.erase(it);
         } else {
             ++it;
@@ -268,8 +268,8 @@ void Scheduler::Impl::text_step() {
     } catch (const std::exception& e) {
         // A failed forward leaves the batch unusable: fail every text row, start a fresh generator.
         for (auto& [h, row] : text_rows) {
-            finish_job(*row.job, "error", std::string("text step failed: ") + e.what(), 500);
             done_one(false);
+            finish_job(*row.job, "error", std::string("text step failed: ") + e.what(), 500);
         }
         text_rows.clear();
         gen = std::make_unique<Generator>(*model, *cache, 512);
@@ -289,8 +289,13 @@ void Scheduler::Impl::text_step() {
             }
         }
         if (ev.finished != FinishReason::none || stop_string) {
-            if (!stop_string) append_text(j, row.stops.push(row.decoder->finish()) + row.stops.finish());
-            else gen->cancel(ev.handle);
+            if (!stop_string) {
+                std::string tail = row.stops.push(row.decoder->finish());
+                stop_string = row.stops.stopped();  // the last character may complete a stop string
+                append_text(j, stop_string ? tail : tail + row.stops.finish());
+            } else {
+                gen->cancel(ev.handle);
+            }
             {
                 std::lock_guard<std::mutex> lk(j.mu);
                 j.completion_tokens = row.generated;
@@ -300,8 +305,8 @@ void Scheduler::Impl::text_step() {
                                  : ev.finished == FinishReason::stop_token ? "stop"
                                  : ev.finished == FinishReason::cancelled ? "cancelled"
                                                                           : "length";
-            finish_job(j, reason);
             done_one(ev.finished == FinishReason::cancelled);
+            finish_job(j, reason);
             text_rows.erase(it);
         }
     }
@@ -316,19 +321,21 @@ void Scheduler::Impl::image_step() {
             st.image_steps++;
             st.max_images_in_step = std::max(st.max_images_in_step, rep.images);
         }
+        std::vector<int> touched;
         for (GeneratedImage& g : imagegen->take_finished(true)) {
             auto it = image_jobs.find(g.request);
             if (it == image_jobs.end()) continue;
-            Job& j = *it->second;
-            {
-                std::lock_guard<std::mutex> lk(j.mu);
-                j.results.push_back(std::move(g));
-            }
-            if (imagegen->request_done(it->first)) {
-                finish_job(j, "stop");
-                done_one(false);
-                image_jobs.erase(it);
-            }
+            touched.push_back(it->first);
+            std::lock_guard<std::mutex> lk(it->second->mu);
+            it->second->results.push_back(std::move(g));
+        }
+        // Only after every image of this step is attached: several may belong to one request.
+        for (int h : touched) {
+            auto it = image_jobs.find(h);
+            if (it == image_jobs.end() || !imagegen->request_done(h)) continue;
+            done_one(false);
+            finish_job(*it->second, "stop");
+            image_jobs.erase(it);
         }
     } catch (const std::exception& e) {
         for (auto& [h, j] : image_jobs) {
@@ -336,8 +343,8 @@ void Scheduler::Impl::image_step() {
                 imagegen->cancel(h);
             } catch (...) {
             }
-            finish_job(*j, "error", std::string("image step failed: ") + e.what(), 500);
             done_one(false);
+            finish_job(*j, "error", std::string("image step failed: ") + e.what(), 500);
         }
         image_jobs.clear();
     }
@@ -370,19 +377,19 @@ void Scheduler::Impl::vision_one() {
             j->prompt_tokens = r.prompt_tokens;
             j->completion_tokens = int64_t(r.tokens.size());
         }
-        finish_job(*j, r.finish_reason == "stop" ? "stop" : "length");
         done_one(false);
+        finish_job(*j, r.finish_reason == "stop" ? "stop" : "length");
     } catch (const VisionAbort&) {
         bool cancelled = j->cancel.load();
         {
             std::lock_guard<std::mutex> lk(j->mu);
             j->completion_tokens = pieces;
         }
-        finish_job(*j, stop_string ? "stop" : cancelled ? "cancelled" : Clock::now() >= j->deadline ? "timeout" : "length");
         done_one(cancelled);
+        finish_job(*j, stop_string ? "stop" : cancelled ? "cancelled" : Clock::now() >= j->deadline ? "timeout" : "length");
     } catch (const std::exception& e) {
-        finish_job(*j, "error", e.what(), 400);
         done_one(false);
+        finish_job(*j, "error", e.what(), 400);
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -96,6 +97,7 @@ int Server::start() {
     svr.set_read_timeout(30, 0);
     svr.set_write_timeout(60, 0);
     svr.set_keep_alive_timeout(5);
+    svr.set_keep_alive_max_count(1000);
 
     const std::string key = im.opt.api_key;
     svr.set_pre_routing_handler([key, &im](const httplib::Request& req, httplib::Response& res) {
@@ -138,6 +140,14 @@ int Server::start() {
     serve::register_chat_routes(svr, im.ctx);
     serve::register_image_routes(svr, im.ctx);
 
+    // Debian's libcpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled in):
+    // a burst of new connections then overflows the accept queue and clients see resets. Keep the
+    // listening socket's fd and raise the backlog after bind (listen() again updates it on Linux).
+    auto listen_fd = std::make_shared<int>(-1);
+    svr.set_socket_options([listen_fd](socket_t sock) {
+        httplib::default_socket_options(sock);
+        *listen_fd = int(sock);
+    });
     if (im.opt.port == 0) {
         im.port = svr.bind_to_any_port(im.opt.host);
         if (im.port < 0) throw Error("janus serve: cannot bind " + im.opt.host + " (any port)");
@@ -147,6 +157,7 @@ int Server::start() {
                         " (in use, or not an address of this machine); choose another --port / --host");
         im.port = im.opt.port;
     }
+    if (*listen_fd >= 0) ::listen(*listen_fd, 1024);
     im.ctx.opt.port = im.port;
     if (im.opt.api_key.empty() && im.opt.host != "127.0.0.1" && im.opt.host != "localhost" && im.opt.host != "::1")
         im.log("warning: listening on " + im.opt.host +
