@@ -1,7 +1,12 @@
 # The official `openai` npm client against `janus serve` (tests/serve_js/): packages installed from
 # the npm registry into the build tree at test time; SKIP (exit 77) when node/npm or the registry are
-# unavailable.
+# unavailable. Uses the trained janus-shapes model when its weights are present (then the caption of
+# a drawn picture is checked for content), else tiny-janus.
+set(JANUS_SERVE_JS_MODEL ${CMAKE_SOURCE_DIR}/tests/data/models/tiny-janus)
+if(EXISTS ${CMAKE_SOURCE_DIR}/samples/models/janus-shapes/pytorch_model.bin)
+  set(JANUS_SERVE_JS_MODEL ${CMAKE_SOURCE_DIR}/samples/models/janus-shapes)
+endif()
 add_test(NAME serve_openai_js
-  COMMAND ${CMAKE_SOURCE_DIR}/tests/serve_js/run.sh $<TARGET_FILE:janus_cli>
-          ${CMAKE_SOURCE_DIR}/tests/data/models/tiny-janus ${CMAKE_BINARY_DIR}/serve_js)
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/serve_js/run.sh $<TARGET_FILE:janus_cli> ${JANUS_SERVE_JS_MODEL}
+          ${CMAKE_BINARY_DIR}/serve_js)
 set_tests_properties(serve_openai_js PROPERTIES LABELS serve SKIP_RETURN_CODE 77 TIMEOUT 150)

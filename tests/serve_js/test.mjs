@@ -5,7 +5,40 @@
 // Usage: node test.mjs JANUS_BINARY MODEL_DIR
 import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
+import zlib from "node:zlib";
 import OpenAI from "openai";
+
+// A 64x64 RGB PNG: a red disc on a blue background (janus-shapes' picture vocabulary).
+function crc32(buf) {
+  let c, crc = 0xffffffff;
+  for (const b of buf) {
+    c = (crc ^ b) & 0xff;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    crc = (crc >>> 8) ^ c;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const len = Buffer.alloc(4), crc = Buffer.alloc(4), td = Buffer.concat([Buffer.from(type), data]);
+  len.writeUInt32BE(data.length);
+  crc.writeUInt32BE(crc32(td));
+  return Buffer.concat([len, td, crc]);
+}
+function disc_png(size = 64) {
+  const raw = Buffer.alloc(size * (size * 3 + 1));
+  for (let y = 0; y < size; y++) {
+    raw[y * (size * 3 + 1)] = 0;  // filter: none
+    for (let x = 0; x < size; x++) {
+      const inside = (x - size / 2) ** 2 + (y - size / 2) ** 2 < (size / 4) ** 2;
+      raw.set(inside ? [235, 20, 20] : [20, 20, 235], y * (size * 3 + 1) + 1 + x * 3);
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0); ihdr.writeUInt32BE(size, 4);
+  ihdr[8] = 8; ihdr[9] = 2;  // 8-bit RGB
+  return Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), chunk("IHDR", ihdr),
+                        chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
 
 const [bin, model] = process.argv.slice(2);
 if (!bin || !model) {
@@ -112,6 +145,15 @@ await check("vision (image_url data URL)", async () => {
   });
   assert.equal(typeof r.choices[0].message.content, "string");
   assert.ok(r.usage.prompt_tokens > 10, "image tokens counted in the prompt");
+  // A picture the trained janus-shapes model knows: its caption must name both colours.
+  const d = await client.chat.completions.create({
+    model: modelId, temperature: 0, max_tokens: 24,
+    messages: [{ role: "user", content: [{ type: "text", text: "Describe this image in detail." },
+                                         { type: "image_url", image_url: { url: `data:image/png;base64,${disc_png().toString("base64")}` } }] }],
+  });
+  const caption = d.choices[0].message.content;
+  console.log(`     caption of a red disc on blue: "${caption.trim()}"`);
+  if (modelId === "janus-shapes") assert.ok(/red/.test(caption) && /blue/.test(caption), caption);
   await assert.rejects(client.chat.completions.create({
     model: modelId, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] }],
   }), (e) => e instanceof OpenAI.BadRequestError && /data URL/.test(e.message));
