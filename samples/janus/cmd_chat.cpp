@@ -76,8 +76,8 @@ private:
 
 void print_stats(const janus::ReplyStats& s) {
     if (s.images > 0)
-        std::fprintf(stderr, "[%d image(s), %lld image positions; vision %.2f s]\n", s.images,
-                     (long long)s.image_tokens, s.vision_seconds);
+        std::fprintf(stderr, "[%d image(s), %lld image positions; vision %.1f ms]\n", s.images,
+                     (long long)s.image_tokens, s.vision_seconds * 1e3);
     std::fprintf(stderr, "[%lld prompt tokens (%lld cached) at %.1f tok/s, %lld generated at %.2f tok/s, %s]\n",
                  (long long)s.prompt_tokens, (long long)s.cached_tokens, s.prefill_tok_s(),
                  (long long)s.generated_tokens, s.decode_tok_s(), s.finish_reason.c_str());
