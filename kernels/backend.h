@@ -103,6 +103,18 @@ public:
     // keys 0 .. causal_start + i (requires Tk >= causal_start + Tq).
     virtual void attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
                            float scale, int64_t causal_start) = 0;
+    // Several independent attentions in one call (a batched decode/prefill step: one entry per
+    // sequence, each with its own query rows, its own K/V view — its slot of the cache — and causal
+    // start), each exactly as attention() defines it and giving bitwise the same result. Backends
+    // parallelise over (sequence × head) in one dispatch; the default runs attention() per entry.
+    struct AttentionSeq {
+        Tensor out, q;              // [Tq_i, H, Dh] f32
+        Tensor k, v;                // [Tk_i, Hkv, Dh]
+        int64_t causal_start = -1;  // as in attention()
+    };
+    virtual void attention_multi(const std::vector<AttentionSeq>& seqs, float scale) {
+        for (const AttentionSeq& s : seqs) attention(s.out, s.q, s.k, s.v, scale, s.causal_start);
+    }
 
     // Elementwise over equal shapes; `b` may also be a vector broadcast over the rows of `a`
     // (a[..., N], b[N]). In place allowed (y may be a).

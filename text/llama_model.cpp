@@ -1,7 +1,8 @@
 // LlamaModel implementation (see text/llama_model.h). Per layer, over the stacked tokens x[T, D]:
 //   xn = RMSNorm(x)·w_in;  q,k,v = xn·Wqᵀ(+b), xn·Wkᵀ(+b), xn·Wvᵀ(+b)   [T, H·Dh], [T, Hkv·Dh]
 //   RoPE(q, k) at each token's own position; k, v appended to the chunk's KV slot;
-//   a = attention(q_chunk, K_slot[0 : start+n], V_slot, causal from `start`) per chunk
+//   a = attention(q_chunk, K_slot[0 : start+n], V_slot, causal from `start`) per chunk, all chunks in
+//       one Backend::attention_multi call (one thread-pool dispatch per layer)
 //   x += a·Woᵀ;  xn = RMSNorm(x)·w_post;  x += (silu(xn·Wgᵀ) · xn·Wuᵀ)·Wdᵀ
 // then h = RMSNorm(x[output rows])·w_final and logits = h·W_headᵀ.
 #include "text/llama_model.h"
@@ -249,6 +250,8 @@ StepOutputs LlamaModel::forward(std::span<const SeqChunk> chunks, KvCache& cache
     const float scale = 1.0f / std::sqrt(float(Dh));
     const DType kvt = cache.dtype();
 
+    std::vector<Backend::AttentionSeq> attn_seqs;
+    attn_seqs.reserve(chunks.size());
     for (int64_t l = 0; l < cfg_.layers; l++) {
         const LayerWeights& lw = w_.layers[size_t(l)];
         be.rms_norm(xn, x, lw.attn_norm, cfg_.rms_eps, bf16_);
@@ -279,14 +282,16 @@ StepOutputs LlamaModel::forward(std::span<const SeqChunk> chunks, KvCache& cache
             }
         }
         tick("kv_write");
+        attn_seqs.clear();
         for (size_t i = 0; i < chunks.size(); i++) {
             const SeqChunk& c = chunks[i];
             const int64_t n = c.size();
-            be.attention(att.rows(offset[i], offset[i] + n).reshape({n, H, Dh}),
-                         q.rows(offset[i], offset[i] + n).reshape({n, H, Dh}),
-                         cache.k(int(l), c.slot).rows(0, c.start + n),
-                         cache.v(int(l), c.slot).rows(0, c.start + n), scale, c.start);
+            attn_seqs.push_back({att.rows(offset[i], offset[i] + n).reshape({n, H, Dh}),
+                                 q.rows(offset[i], offset[i] + n).reshape({n, H, Dh}),
+                                 cache.k(int(l), c.slot).rows(0, c.start + n),
+                                 cache.v(int(l), c.slot).rows(0, c.start + n), c.start});
         }
+        be.attention_multi(attn_seqs, scale);  // all sequences in one dispatch
         round(att);
         tick("attention");
         linear_residual(x, att, lw.wo, lw.bo, tmp);

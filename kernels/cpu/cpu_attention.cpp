@@ -3,6 +3,7 @@
 // causal_start >= 0 query i sits at position causal_start + i and sees keys 0 .. causal_start + i.
 // AVX-512: one task per (query, group of kv heads), reading the cache key-major; otherwise one task
 // per (query, head). Either way each head's arithmetic is fixed, whatever the thread count.
+// attention_multi runs several such problems (one per sequence of a batch) in one pool dispatch.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -12,9 +13,12 @@
 
 namespace janus::cpu {
 
-void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v, float scale,
-                           int64_t causal_start) {
-    const char* op = "attention";
+namespace {
+
+// Validates one attention problem (op = "attention" or "attention_multi[i]") and describes it.
+AttentionArgs attention_args(const std::string& name, const Tensor& out, const Tensor& q, const Tensor& k,
+                             const Tensor& v, float scale, int64_t causal_start) {
+    const char* op = name.c_str();
     check_f32(op, "out", out);
     check_f32(op, "q", q);
     check_float(op, "k", k);
@@ -47,26 +51,77 @@ void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k, 
     a.Tk = Tk;
     a.scale = scale;
     a.causal_start = causal_start;
-    if (AttentionGroupFn gfn = attention_group_kernel(a.ktype, a.vtype)) {
-        // Key-major kernel over groups of kv heads. Few query rows (decode): split the kv heads over
-        // the threads; many: one task per row. Per-head results do not depend on the grouping.
-        const int64_t threads = pool_.size();
-        const int64_t G = Tq >= 2 * threads ? 1 : std::min<int64_t>(Hkv, threads);
-        const int64_t nh_max = (Hkv + G - 1) / G * (H / Hkv);
-        pool_.parallel_for(Tq * G, 1, [&](int64_t b, int64_t e) {
-            std::vector<float> scratch(size_t(nh_max * (Tk + Dh + 1)));
-            for (int64_t t = b; t < e; t++) {
-                const int64_t g = t % G;
-                gfn(a, t / G, g * Hkv / G, (g + 1) * Hkv / G, scratch.data());
-            }
-        });
-        return;
+    return a;
+}
+
+// Per-thread scratch, grown on demand (kernels fully overwrite what they read).
+float* scratch_floats(size_t n) {
+    thread_local std::vector<float> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+}
+
+}  // namespace
+
+// All problems in one thread-pool dispatch. Work items: for each problem, its query rows times G
+// groups of kv heads (AVX-512 key-major kernel) or its query rows times heads (row kernels); items
+// are numbered problem after problem and located by binary search over the prefix counts. G depends
+// only on the total row count and the thread count, and per-head results do not depend on G, so the
+// output is bitwise the same for any thread count and any batching of the same problems.
+void CpuBackend::attention_all(const std::vector<AttentionArgs>& probs) {
+    const size_t n = probs.size();
+    if (n == 0) return;
+    const int64_t threads = pool_.size();
+    int64_t rows = 0;
+    for (const AttentionArgs& a : probs) rows += a.Tq;
+    if (rows == 0) return;
+    std::vector<AttentionGroupFn> gfn(n);
+    std::vector<AttentionRowFn> rfn(n);
+    std::vector<int64_t> groups(n), first(n + 1, 0);
+    size_t scratch = 0;
+    // Few rows (decode): split each row's kv heads so all threads get items; many rows: one per row.
+    const int64_t G = rows >= 2 * threads ? 1 : (threads + rows - 1) / rows;
+    for (size_t s = 0; s < n; s++) {
+        const AttentionArgs& a = probs[s];
+        gfn[s] = attention_group_kernel(a.ktype, a.vtype);
+        if (gfn[s]) {
+            groups[s] = std::min<int64_t>(G, a.Hkv);
+            const int64_t nh_max = (a.Hkv + groups[s] - 1) / groups[s] * (a.H / a.Hkv);
+            scratch = std::max(scratch, size_t(nh_max * (a.Tk + a.Dh + 1)));
+        } else {
+            rfn[s] = attention_row_kernel(a.ktype, a.vtype);
+            groups[s] = a.H;  // one item per (row, head)
+            scratch = std::max(scratch, size_t(a.Tk + 2 * a.Dh));
+        }
+        first[s + 1] = first[s] + a.Tq * groups[s];
     }
-    AttentionRowFn fn = attention_row_kernel(a.ktype, a.vtype);
-    pool_.parallel_for(Tq * H, 1, [&](int64_t b, int64_t e) {
-        std::vector<float> scratch(size_t(Tk + 2 * Dh));
-        for (int64_t t = b; t < e; t++) fn(a, t / H, t % H, scratch.data());
+    pool_.parallel_for(first[n], 1, [&](int64_t b, int64_t e) {
+        float* buf = scratch_floats(scratch);
+        size_t s = size_t(std::upper_bound(first.begin(), first.end(), b) - first.begin()) - 1;
+        for (int64_t t = b; t < e; t++) {
+            while (t >= first[s + 1]) s++;
+            const AttentionArgs& a = probs[s];
+            const int64_t u = t - first[s], g = u % groups[s], i = u / groups[s];
+            if (gfn[s]) gfn[s](a, i, g * a.Hkv / groups[s], (g + 1) * a.Hkv / groups[s], buf);
+            else rfn[s](a, i, g, buf);
+        }
     });
+}
+
+void CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v, float scale,
+                           int64_t causal_start) {
+    attention_all({attention_args("attention", out, q, k, v, scale, causal_start)});
+}
+
+void CpuBackend::attention_multi(const std::vector<AttentionSeq>& seqs, float scale) {
+    std::vector<AttentionArgs> probs;
+    probs.reserve(seqs.size());
+    for (size_t i = 0; i < seqs.size(); i++) {
+        const AttentionSeq& s = seqs[i];
+        probs.push_back(attention_args("attention_multi[" + std::to_string(i) + "]", s.out, s.q, s.k, s.v, scale,
+                                       s.causal_start));
+    }
+    attention_all(probs);
 }
 
 // ---- scalar row kernel --------------------------------------------------------------------------

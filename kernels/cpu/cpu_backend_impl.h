@@ -14,6 +14,8 @@
 
 namespace janus::cpu {
 
+struct AttentionArgs;  // kernels/cpu/attention_kernels.h
+
 class CpuBackend final : public Backend {
 public:
     explicit CpuBackend(int threads);
@@ -39,6 +41,7 @@ public:
     void softmax(const Tensor& x) override;
     void attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v, float scale,
                    int64_t causal_start) override;
+    void attention_multi(const std::vector<AttentionSeq>& seqs, float scale) override;
     void add(const Tensor& y, const Tensor& a, const Tensor& b) override;
     void mul(const Tensor& y, const Tensor& a, const Tensor& b) override;
     void scale(const Tensor& y, const Tensor& x, float s) override;
@@ -54,6 +57,7 @@ public:
     ThreadPool& pool() { return pool_; }
 
 private:
+    void attention_all(const std::vector<AttentionArgs>& probs);  // cpu_attention.cpp
     void binary(const char* op, const Tensor& y, const Tensor& a, const Tensor& b, bool is_mul);
     void conv3x3_direct(Conv3x3RowFn fn, const Tensor& y, const Tensor& x, const std::vector<float>& wf,
                         const std::vector<float>& bias, int64_t Co, int64_t Ci, int64_t H, int64_t W);

@@ -67,6 +67,27 @@ TEST(CpuDeterminism, AttentionDecodeSplitsHeads) {
         "attention decode");
 }
 
+TEST(CpuDeterminism, AttentionMultiBatch) {
+    // A decode batch of 3 sequences (kv heads split differently per thread count) plus a prefill chunk.
+    expect_same_for_thread_counts(
+        [](Backend& be) {
+            std::vector<float> q = uniform(8 * 12 * 64, 24), k = uniform(4 * 50 * 6 * 64, 25), v = uniform(4 * 50 * 6 * 64, 26);
+            Tensor tq = host_tensor(DType::f32, {8, 12, 64}, q), tk = host_tensor(DType::bf16, {4, 50, 6, 64}, k);
+            Tensor tv = host_tensor(DType::bf16, {4, 50, 6, 64}, v), to = Tensor::empty(DType::f32, {8, 12, 64});
+            std::vector<Backend::AttentionSeq> batch;
+            const int64_t rows[4][2] = {{0, 1}, {1, 2}, {2, 3}, {3, 8}}, start[4] = {49, 10, 30, 20};
+            for (int s = 0; s < 4; s++) {
+                const int64_t n = rows[s][1] - rows[s][0];
+                batch.push_back({to.rows(rows[s][0], rows[s][1]), tq.rows(rows[s][0], rows[s][1]),
+                                 tk.rows(s, s + 1).reshape({50, 6, 64}).rows(0, start[s] + n),
+                                 tv.rows(s, s + 1).reshape({50, 6, 64}).rows(0, start[s] + n), start[s]});
+            }
+            be.attention_multi(batch, 0.125f);
+            return to.to_f32_vector();
+        },
+        "attention_multi");
+}
+
 TEST(CpuDeterminism, Conv2d) {
     expect_same_for_thread_counts(
         [](Backend& be) {
