@@ -124,12 +124,11 @@ json usage_of(Job& j) {
             {"total_tokens", j.prompt_tokens + j.completion_tokens}};
 }
 
-// Waits for a non-streaming job; throws ApiError for timeouts, shutdown and failures.
-void wait_result(Job& j, const Context& ctx) {
-    if (!j.wait_done(j.deadline + std::chrono::seconds(5))) {
-        j.cancel = true;
-        throw ApiError{504, "the request took longer than --request-timeout", "", "timeout"};
-    }
+// Waits for a non-streaming job (cancelled when the client hangs up); throws ApiError for
+// timeouts, shutdown and failures.
+void wait_result(Job& j, const Context& ctx, const httplib::Request& req) {
+    if (!ctx.wait_or_cancel(j, req))
+        throw ApiError{504, "the request took longer than --request-timeout, or the client went away", "", "timeout"};
     std::lock_guard<std::mutex> lk(j.mu);
     if (!j.error.empty()) throw ApiError{j.error_status, j.error};
     if (j.finish_reason == "timeout")
@@ -265,7 +264,7 @@ void chat_completions(const httplib::Request& req, httplib::Response& res, Conte
         stream_job(res, job, thinking, chunk, first, include_usage, usage_chunk);
         return;
     }
-    wait_result(*job, ctx);
+    wait_result(*job, ctx, req);
     std::string text;
     {
         std::lock_guard<std::mutex> lk(job->mu);
@@ -336,7 +335,7 @@ void completions(const httplib::Request& req, httplib::Response& res, Context& c
         stream_job(res, job, false, chunk, nullptr, false, usage_chunk);
         return;
     }
-    wait_result(*job, ctx);
+    wait_result(*job, ctx, req);
     json out = make(job->text, job->finish_reason);
     out["usage"] = usage_of(*job);
     res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");

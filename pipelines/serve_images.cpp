@@ -62,10 +62,8 @@ void generations(const httplib::Request& req, httplib::Response& res, Context& c
     auto job = ctx.new_job(JobKind::image);
     job->image_request = r;
     ctx.submit(job);
-    if (!job->wait_done(job->deadline + std::chrono::seconds(5))) {
-        job->cancel = true;
-        throw ApiError{504, "the request took longer than --request-timeout", "", "timeout"};
-    }
+    if (!ctx.wait_or_cancel(*job, req))
+        throw ApiError{504, "the request took longer than --request-timeout, or the client went away", "", "timeout"};
     std::vector<GeneratedImage> images;
     {
         std::lock_guard<std::mutex> lk(job->mu);

@@ -7,6 +7,12 @@
 #include <filesystem>
 #include <random>
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace janus::serve {
 
 using nlohmann::json;
@@ -222,6 +228,54 @@ void Context::submit(const std::shared_ptr<Job>& job) const {
                        "the server is busy (" + std::to_string(opt.max_concurrent) + " running and " +
                            std::to_string(opt.max_queue) + " queued requests); retry later",
                        "", "server_busy"};
+}
+
+bool client_closed(const httplib::Request& req, int& fd) {
+    auto port_of = [](const sockaddr_storage& a) {
+        return a.ss_family == AF_INET    ? ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port)
+               : a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port)
+                                         : 0;
+    };
+    auto matches = [&](int f) {
+        sockaddr_storage local{}, peer{};
+        socklen_t ll = sizeof local, pl = sizeof peer;
+        if (getsockname(f, reinterpret_cast<sockaddr*>(&local), &ll) != 0) return false;
+        if (getpeername(f, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) return false;
+        return int(port_of(local)) == req.local_port && int(port_of(peer)) == req.remote_port;
+    };
+    if (fd == -2 || req.remote_port <= 0 || req.local_port <= 0) return false;
+    if (fd < 0 || !matches(fd)) {
+        fd = -2;
+        if (DIR* d = opendir("/proc/self/fd")) {
+            while (dirent* e = readdir(d)) {
+                char* end = nullptr;
+                long f = strtol(e->d_name, &end, 10);
+                if (end == e->d_name || *end != 0 || f == dirfd(d)) continue;
+                if (matches(int(f))) {
+                    fd = int(f);
+                    break;
+                }
+            }
+            closedir(d);
+        }
+        if (fd < 0) return false;
+    }
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+bool Context::wait_or_cancel(Job& job, const httplib::Request& req) const {
+    int fd = -1;
+    const auto until = job.deadline + std::chrono::seconds(5);
+    for (;;) {
+        auto next = std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+        if (job.wait_done(next)) return true;
+        if (std::chrono::steady_clock::now() >= until || client_closed(req, fd)) {
+            job.cancel = true;
+            return false;
+        }
+    }
 }
 
 std::string random_hex(int bytes) {

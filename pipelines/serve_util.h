@@ -66,7 +66,15 @@ struct Context {
     int max_tokens(const nlohmann::json& body) const;
     // Queues the job or throws ApiError 429 (busy) / 503 (shutting down).
     void submit(const std::shared_ptr<Job>& job) const;
+    // Non-streaming wait: until the job is done (true), its deadline (+5 s grace) passes (false,
+    // job cancelled) or the client closes the connection (false, job cancelled).
+    bool wait_or_cancel(Job& job, const httplib::Request& req) const;
 };
+
+// Whether the client of `req` has closed its connection: finds the connected socket by its local and
+// remote ports (cpp-httplib 0.11 does not expose it) and peeks for end-of-stream. `fd` caches the
+// socket between calls (-1 = not looked up yet, -2 = not found).
+bool client_closed(const httplib::Request& req, int& fd);
 
 std::string random_hex(int bytes);
 int64_t unix_now();

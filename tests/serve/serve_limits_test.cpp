@@ -1,6 +1,6 @@
 // `janus serve` limits and lifecycle: API key on every route (401), 429 beyond max_concurrent +
 // max_queue, the pixel limit on input images, request timeouts (504), client disconnect cancelling a
-// streamed row, graceful shutdown (in-flight streams end with [DONE] or an error event, new
+// row (streamed or not), graceful shutdown (in-flight streams end with [DONE] or an error event, new
 // connections are refused), and the server's base64 codec against the test's independent one.
 #include <atomic>
 #include <chrono>
@@ -69,11 +69,16 @@ TEST(ServeLimits, BusyServerAnswers429AndRecovers) {
     o.max_tokens = 100000;
     o.ctx = 16384;
     auto srv = Running::start(o);
-    std::atomic<bool> got_first{false};
-    std::string body;
-    std::thread holder([&] {
+    std::atomic<bool> release{false};
+    std::thread holder([&] {  // a long stream, dropped (→ cancelled) once `release` is set
         auto c = srv.client();
-        c->Post("/v1/completions", long_stream_body(15000).dump(), "application/json");
+        httplib::Request req;
+        req.method = "POST";
+        req.path = "/v1/completions";
+        req.body = long_stream_body(15000).dump();
+        req.set_header("Content-Type", "application/json");
+        req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return !release.load(); };
+        c->send(req);
     });
     // Wait until the long request runs.
     for (int i = 0; i < 500 && health(srv)["running"].get<int>() < 1; ++i)
@@ -83,7 +88,10 @@ TEST(ServeLimits, BusyServerAnswers429AndRecovers) {
     auto r = post(*c, "/v1/completions", {{"prompt", "hi"}, {"max_tokens", 2}});
     expect_error(r, 429, "second request while busy");
     EXPECT_EQ(json::parse(r->body)["error"]["type"], "rate_limit_error");
+    release = true;
     holder.join();
+    for (int i = 0; i < 300 && health(srv)["running"].get<int>() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     auto ok = post(*c, "/v1/completions", {{"prompt", "hi"}, {"max_tokens", 2}});
     ASSERT_TRUE(ok);
     EXPECT_EQ(ok->status, 200);
@@ -113,6 +121,27 @@ TEST(ServeLimits, ClientDisconnectCancelsTheRow) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_EQ(h["running"], 0);
+    EXPECT_EQ(h["cancelled"], 1) << h.dump();
+}
+
+TEST(ServeLimits, NonStreamingClientDisconnectCancelsToo) {
+    auto o = tiny_options();
+    o.max_tokens = 100000;
+    o.ctx = 16384;
+    auto srv = Running::start(o);
+    {
+        auto c = srv.client();
+        c->set_read_timeout(0, 300000);  // give up after 0.3 s and close the connection
+        auto r = post(*c, "/v1/completions", {{"prompt", "go"}, {"max_tokens", 15000}, {"ignore_eos", true}});
+        EXPECT_FALSE(r);
+    }
+    json h;
+    for (int i = 0; i < 300; ++i) {
+        h = health(srv);
+        if (h["running"] == 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(h["running"], 0) << "the row kept running after its client left";
     EXPECT_EQ(h["cancelled"], 1) << h.dump();
 }
 
