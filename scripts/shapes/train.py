@@ -17,15 +17,17 @@ Stage joint: from und's weights and the VQ of stage vq. A pool of drawn images i
       fed back as gen_aligner(gen_embed(code)); cross-entropy of gen_head on the N codes. 12% of the
       prompts are replaced by the unconditional row (BOS, pads, BOI; facts §5.2) so CFG works;
   (b) image -> caption as in stage und.
-Stage export: joint's model with vqdec's decoder -> config.json (multi_modality layout, explicit small
+Stage more: joint continued on a fresh pool (--more-pool images, another seed) for --more-steps at half
+  the peak learning rate.
+Stage export: joint's (or more's) model with vqdec's decoder -> config.json (multi_modality layout, explicit small
   dims), pytorch_model.bin (torch.save of the official-name state dict, f32), preprocessor_config.json,
   processor_config.json, next to the tokenizer files (built first by build_tokenizer.py).
---stage all runs vq, vqdec, und, joint, export in order. vqdec and und do not depend on each other and
+--stage all runs vq, vqdec, und, joint, more, export in order. vqdec and und do not depend on each other and
 joint does not depend on vqdec, so they may run as separate processes (same results):
   train.py --stage vq; then in parallel train.py --stage und / --stage vqdec / (after und) --stage joint;
   finally train.py --stage export.
 
-Usage: /usr/bin/python3 scripts/shapes/train.py [--stage all|vq|vqdec|und|joint|export] [--threads 1] [--quick]
+Usage: /usr/bin/python3 scripts/shapes/train.py [--stage all|vq|vqdec|und|joint|more|export] [--threads 1] [--quick]
 The intermediate checkpoints go to --work (default build-shapes/train, ignored by git).
 """
 import argparse
@@ -346,7 +348,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
-    ap.add_argument("--stage", choices=["all", "vq", "vqdec", "und", "joint", "export"], default="all")
+    ap.add_argument("--stage", choices=["all", "vq", "vqdec", "und", "joint", "more", "export"], default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--image-size", type=int, default=64)
@@ -359,6 +361,8 @@ def main():
     ap.add_argument("--und-steps", type=int, default=600)
     ap.add_argument("--lm-steps", type=int, default=800, help="joint stage steps")
     ap.add_argument("--joint-pool", type=int, default=10000, help="images encoded to codes for the joint stage")
+    ap.add_argument("--more-steps", type=int, default=0, help="continuation of the joint stage (stage more; 0 = off)")
+    ap.add_argument("--more-pool", type=int, default=4000, help="fresh images encoded for stage more")
     ap.add_argument("--gen-batch", type=int, default=32)
     ap.add_argument("--und-batch", type=int, default=16)
     ap.add_argument("--lm-lr", type=float, default=2e-3)
@@ -367,6 +371,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.vq_steps, args.vqdec_steps, args.und_steps, args.lm_steps, args.pool, args.joint_pool = 3, 3, 3, 3, 300, 300
+        args.more_steps, args.more_pool = 3, 300
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
     os.makedirs(args.model_dir, exist_ok=True)
@@ -399,18 +404,30 @@ def main():
         times["pool_s"] = round(time.time() - t)
         times["joint_s"] = round(train_lm(model, tok, pool, args, args.lm_steps, True, 3))
         torch.save(model.state_dict(), os.path.join(args.work, "model.pt"))
+    if args.stage in ("all", "more") and args.more_steps > 0:
+        # Continuation of the joint stage on a fresh pool (new seed), shorter schedule, lower peak lr.
+        model.load_state_dict(torch.load(os.path.join(args.work, "model.pt")))
+        model.gen_vision_model.eval()
+        args.joint_pool, pool_seed = args.more_pool, args.seed
+        args.seed = args.seed + 100
+        pool = encode_pool(model, args)
+        args.lm_lr = args.lm_lr * 0.5
+        times["more_s"] = round(train_lm(model, tok, pool, args, args.more_steps, True, 7))
+        args.seed, args.lm_lr = pool_seed, args.lm_lr * 2
+        torch.save(model.state_dict(), os.path.join(args.work, "model_more.pt"))
     if args.stage not in ("all", "export"):
         log(f"stage {args.stage} done: {times}")
         return
     # Export: the joint-trained model with the fine-tuned decoder of stage vqdec (same encoder and
     # codebook, hence the same codes).
-    model.load_state_dict(torch.load(os.path.join(args.work, "model.pt")))
+    model.load_state_dict(torch.load(os.path.join(args.work, "model_more.pt" if args.more_steps > 0 else "model.pt")))
     if args.vqdec_steps > 0:
         model.gen_vision_model.load_state_dict(torch.load(vqdec_path))
     times["total_s"] = round(time.time() - t_all)
     meta = {"recipe": "scripts/shapes/train.py", "seed": args.seed, "threads": args.threads,
             "vq_steps": args.vq_steps, "vqdec_steps": args.vqdec_steps, "und_steps": args.und_steps,
-            "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool}
+            "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool,
+            "more_steps": args.more_steps, "more_pool": args.more_pool}
     export(model, args.model_dir, meta)
     log(f"done: {times}")
 
