@@ -16,6 +16,7 @@
 
 #include "command.h"
 #include "janus/chat.h"
+#include "janus/default_model.h"
 
 namespace {
 
@@ -98,6 +99,10 @@ int run(Options& opt) {
     opt.chat.threads = g.threads;
     opt.chat.device = g.device;
     opt.chat.sampling.seed = opt.seed;
+    if (opt.chat.model.empty()) {  // no -m: the shapes-only default, with a notice (include/janus/default_model.h)
+        opt.chat.model = janus::default_model_dir();
+        std::fprintf(stderr, "%s\n", janus::default_model_notice().c_str());
+    }
     auto chat = janus::ChatSession::open(opt.chat);
     if (g.verbose) std::fprintf(stderr, "janus chat: %s\n", chat->description().c_str());
     for (const auto& path : opt.images) chat->attach_image(path);
@@ -193,7 +198,7 @@ static const bool registered = janus_cli::register_command(
     [](CLI::App& app) {
         auto opt = std::make_shared<Options>();
         auto& c = opt->chat;
-        app.add_option("-m,--model", c.model, "Model directory (config.json, weights, tokenizer.json)")->required();
+        app.add_option("-m,--model", c.model, "Model directory (config.json, weights, tokenizer.json; default: janus-shapes, shapes only)");
         app.add_option("-p,--prompt", opt->prompt, "One-shot: send this message, print only the reply, exit");
         app.add_option("--system", opt->system, "System prompt (default: the chat format's own; \"\" for none)");
         app.add_option("--image", opt->images, "Attach an image to the first message (repeatable; Janus checkpoints)");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "janus/default_model.h"
 #include "janus/generate.h"
 #include "janus/janus.h"
 
@@ -55,7 +56,7 @@ int run(const CLI::App& app, Options& opt) {
         std::fputs(s.c_str(), stdout);
         return 0;
     }
-    if (opt.gen.model.empty()) throw janus::Error("-m/--model is required (or --dry-run --synthetic janus-pro-7b)");
+    opt.gen.model = janus::resolve_model_dir(opt.gen.model);  // no -m: janus-shapes (include/janus/default_model.h)
     opt.gen.device = g.device;
     opt.gen.threads = g.threads;
     auto gen = janus::ImageGenerator::open(opt.gen);
@@ -128,8 +129,8 @@ const bool registered = janus_cli::register_command(
     "generate", "Text-to-image with Janus-Pro (classifier-free guidance, VQ-16 decode to PNG)", [](CLI::App& app) {
         auto opt = std::make_shared<Options>();
         janus::ImageRequest& r = opt->req;
-        app.add_option("-m,--model", opt->gen.model, "Janus / Janus-Pro checkpoint directory");
-        app.add_option("prompt", r.prompt, "What to draw")->required();
+        app.add_option("-m,--model", opt->gen.model, "Janus / Janus-Pro checkpoint directory (default: janus-shapes, or $JANUS_MODEL)");
+        app.add_option("prompt,-p,--prompt", r.prompt, "What to draw (positional, or -p)")->required();
         app.add_option("-n,--parallel", r.n, "Images for this prompt (all advance in one batched step)")
             ->check(CLI::Range(1, 4096));
         app.add_option("--cfg", r.cfg, "Classifier-free guidance weight (reference: 5)");

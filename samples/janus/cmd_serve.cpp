@@ -6,6 +6,7 @@
 #include <string>
 
 #include "command.h"
+#include "janus/default_model.h"
 #include "janus/generate.h"
 #include "janus/server.h"
 
@@ -19,6 +20,7 @@ struct Options {
 
 int run(Options& opt) {
     const auto& g = janus_cli::global_options();
+    opt.s.model = janus::resolve_model_dir(opt.s.model);  // no -m: janus-shapes
     opt.s.threads = g.threads;
     opt.s.device = g.device;
     opt.s.max_body_bytes = janus::parse_size(opt.max_body, "--max-body");
@@ -30,7 +32,7 @@ const bool registered = janus_cli::register_command(
     "serve", "OpenAI-compatible HTTP server: chat, vision, image generation", [](CLI::App& app) {
         auto opt = std::make_shared<Options>();
         auto& s = opt->s;
-        app.add_option("-m,--model", s.model, "Model directory (Janus-Pro, or a Llama/Qwen2 text model)")->required();
+        app.add_option("-m,--model", s.model, "Model directory (Janus-Pro, or a Llama/Qwen2 text model; default: janus-shapes)");
         app.add_option("--model-id", s.model_id, "Name in /v1/models (default: the directory name)");
         app.add_option("--host", s.host, "Address to bind (0.0.0.0 = all interfaces; use with --api-key)")
             ->capture_default_str();

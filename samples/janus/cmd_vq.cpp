@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "command.h"
+#include "janus/default_model.h"
 #include "janus/error.h"
 #include "janus/vision.h"
 
@@ -34,7 +35,7 @@ std::vector<int32_t> read_codes(const std::string& path) {
 int run(const Options& o) {
     int modes = !o.encode.empty() + !o.decode.empty() + !o.roundtrip.empty();
     if (modes != 1) throw janus::Error("give exactly one of --encode IMAGE, --decode CODES.npy, --roundtrip IMAGE OUT.png");
-    auto vq = janus::VqTokenizer::open(o.model, janus_cli::global_options().device);
+    auto vq = janus::VqTokenizer::open(janus::resolve_model_dir(o.model), janus_cli::global_options().device);
     const int g = vq->grid_size();
     if (!o.encode.empty()) {
         std::vector<int32_t> codes = vq->encode(janus::read_image(o.encode), o.dump);
@@ -63,7 +64,7 @@ int run(const Options& o) {
 const bool registered = janus_cli::register_command(
     "vq", "Encode images to VQ-16 codes and decode codes to images (inspect the image tokenizer)", [](CLI::App& app) {
         auto opt = std::make_shared<Options>();
-        app.add_option("-m,--model", opt->model, "Janus checkpoint directory")->required();
+        app.add_option("-m,--model", opt->model, "Janus checkpoint directory (default: janus-shapes)");
         app.add_option("--encode", opt->encode, "Image to encode into codes");
         app.add_option("--decode", opt->decode, "Codes .npy (integer, G×G values) to decode");
         app.add_option("--roundtrip", opt->roundtrip, "IMAGE OUT.png: encode then decode")->expected(2);

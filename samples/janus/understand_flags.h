@@ -7,6 +7,7 @@
 #include <string>
 
 #include "command.h"
+#include "janus/default_model.h"
 #include "janus/understand.h"
 
 namespace janus_cli {
@@ -20,7 +21,7 @@ struct UnderstandFlags {
 
 inline void add_understand_flags(CLI::App& app, UnderstandFlags& f) {
     janus::UnderstandOptions& o = f.o;
-    app.add_option("-m,--model", o.model, "Janus checkpoint directory (official or transformers layout)")->required();
+    app.add_option("-m,--model", o.model, "Janus checkpoint directory (official or transformers layout; default: janus-shapes, or $JANUS_MODEL)");
     app.add_option("--dtype", o.dtype, "LM compute precision: auto, f32 or bf16 (vision runs in f32)");
     app.add_flag("--rope-exact", o.rope_exact, "bf16: keep exact f32 RoPE frequencies");
     app.add_option("--system", f.system, "System prompt (default: Janus' understanding prompt; \"\" for none)");
@@ -43,6 +44,7 @@ inline void add_understand_flags(CLI::App& app, UnderstandFlags& f) {
 inline janus::UnderstandOptions finish_understand_flags(const CLI::App& app, UnderstandFlags& f) {
     janus::UnderstandOptions o = f.o;
     const GlobalOptions& g = global_options();
+    o.model = janus::resolve_model_dir(o.model);  // no -m: the default model
     o.device = g.device;
     o.threads = g.threads;
     if (app.count("--system")) o.system = f.system;
