@@ -99,10 +99,8 @@ int run(Options& opt) {
     opt.chat.threads = g.threads;
     opt.chat.device = g.device;
     opt.chat.sampling.seed = opt.seed;
-    if (opt.chat.model.empty()) {  // no -m: the shapes-only default, with a notice (include/janus/default_model.h)
-        opt.chat.model = janus::default_model_dir();
-        std::fprintf(stderr, "%s\n", janus::default_model_notice().c_str());
-    }
+    opt.chat.model = janus::resolve_model_dir(opt.chat.model);  // no -m: janus-shapes (include/janus/default_model.h)
+    if (janus::is_default_model(opt.chat.model)) std::fprintf(stderr, "%s\n", janus::default_model_notice().c_str());
     auto chat = janus::ChatSession::open(opt.chat);
     if (g.verbose) std::fprintf(stderr, "janus chat: %s\n", chat->description().c_str());
     for (const auto& path : opt.images) chat->attach_image(path);
