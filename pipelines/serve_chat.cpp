@@ -37,12 +37,14 @@ ParsedChat parse_messages(const json& body, const Context& ctx) {
         if (!role) throw ApiError{400, where + ".role is required", where + ".role", "invalid_type"};
         std::string r = *role == "developer" ? "system" : *role;
         if (r != "system" && r != "user" && r != "assistant")
-            throw ApiError{400, where + ".role '" + *role + "' is not supported (system, developer, user, assistant)",
-                           where + ".role", "invalid_value"};
+            throw ApiError{
+                400, where + ".role '" + *role + "' is not supported (system, developer, user, assistant)",
+                where + ".role", "invalid_value"};
         std::string text;
         auto c = m.find("content");
         if (c == m.end() || c->is_null()) {
-            if (r != "assistant") throw ApiError{400, where + ".content is required", where + ".content", "invalid_type"};
+            if (r != "assistant")
+                throw ApiError{400, where + ".content is required", where + ".content", "invalid_type"};
         } else if (c->is_string()) {
             text = c->get<std::string>();
         } else if (c->is_array()) {
@@ -57,14 +59,18 @@ ParsedChat parse_messages(const json& body, const Context& ctx) {
                     if (!text.empty()) text += "\n";
                     text += *t;
                 } else if (type == "image_url") {
-                    if (r != "user") throw ApiError{400, pw + ": images are accepted in user messages only", pw};
+                    if (r != "user")
+                        throw ApiError{400, pw + ": images are accepted in user messages only", pw};
                     auto iu = part.find("image_url");
                     std::string url;
-                    if (iu != part.end() && iu->is_string()) url = iu->get<std::string>();
-                    else if (iu != part.end() && iu->is_object() && iu->contains("url") && (*iu)["url"].is_string())
+                    if (iu != part.end() && iu->is_string())
+                        url = iu->get<std::string>();
+                    else if (iu != part.end() && iu->is_object() && iu->contains("url") &&
+                             (*iu)["url"].is_string())
                         url = (*iu)["url"].get<std::string>();
                     else
-                        throw ApiError{400, pw + ".image_url must be {\"url\": \"data:image/...;base64,...\"}",
+                        throw ApiError{400,
+                                       pw + ".image_url must be {\"url\": \"data:image/...;base64,...\"}",
                                        pw + ".image_url", "invalid_type"};
                     if (!ctx.sched->has_vision())
                         throw ApiError{400, "the model '" + ctx.model_id + "' does not accept images", pw,
@@ -73,14 +79,15 @@ ParsedChat parse_messages(const json& body, const Context& ctx) {
                     ImageReadOptions ro;
                     ro.max_pixels = ctx.opt.max_image_pixels;
                     try {
-                        pc.images.push_back(decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
-                                                         pw + ".image_url", ro));
+                        pc.images.push_back(decode_image(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                                         bytes.size(), pw + ".image_url", ro));
                     } catch (const std::exception& e) {
-                        throw ApiError{400, std::string("the image could not be used: ") + e.what(), pw + ".image_url",
-                                       "invalid_image"};
+                        throw ApiError{400, std::string("the image could not be used: ") + e.what(),
+                                       pw + ".image_url", "invalid_image"};
                     }
                 } else {
-                    throw ApiError{400, pw + ".type must be \"text\" or \"image_url\"", pw + ".type", "invalid_value"};
+                    throw ApiError{400, pw + ".type must be \"text\" or \"image_url\"", pw + ".type",
+                                   "invalid_value"};
                 }
             }
         } else {
@@ -112,10 +119,13 @@ void check_common(const json& body) {
     if (auto n = opt_int(body, "n", 1, 128); n && *n != 1)
         throw ApiError{400, "'n' must be 1 on this server (one choice per request)", "n", "invalid_value"};
     if (auto tools = body.find("tools"); tools != body.end() && !tools->is_null() && !tools->empty())
-        throw ApiError{400, "tools / function calling are not supported by this server", "tools", "unsupported"};
+        throw ApiError{400, "tools / function calling are not supported by this server", "tools",
+                       "unsupported"};
 }
 
-std::string sse(const json& j) { return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n"; }
+std::string sse(const json& j) {
+    return "data: " + to_text(j) + "\n\n";
+}
 
 json usage_of(Job& j) {
     std::lock_guard<std::mutex> lk(j.mu);
@@ -128,14 +138,17 @@ json usage_of(Job& j) {
 // timeouts, shutdown and failures.
 void wait_result(Job& j, const Context& ctx, const httplib::Request& req) {
     if (!ctx.wait_or_cancel(j, req))
-        throw ApiError{504, "the request took longer than --request-timeout, or the client went away", "", "timeout"};
+        throw ApiError{504, "the request took longer than --request-timeout, or the client went away", "",
+                       "timeout"};
     std::lock_guard<std::mutex> lk(j.mu);
     if (!j.error.empty()) throw ApiError{j.error_status, j.error};
     if (j.finish_reason == "timeout")
-        throw ApiError{504, "the request took longer than --request-timeout (" + json(ctx.opt.request_timeout).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                                " s)",
+        throw ApiError{504,
+                       "the request took longer than --request-timeout (" +
+                           to_text(json(ctx.opt.request_timeout)) + " s)",
                        "", "timeout"};
-    if (j.finish_reason == "cancelled") throw ApiError{503, "the request was cancelled (server shutting down)"};
+    if (j.finish_reason == "cancelled")
+        throw ApiError{503, "the request was cancelled (server shutting down)"};
 }
 
 // Streams a job's text as SSE chunks made by `chunk(content, reasoning, finish_reason)`.
@@ -144,61 +157,61 @@ using ChunkFn = std::function<json(const std::string*, const std::string*, const
 void stream_job(httplib::Response& res, std::shared_ptr<Job> job, bool thinking, ChunkFn chunk, json first,
                 bool include_usage, std::function<json(json usage)> usage_chunk) {
     res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider(
-        "text/event-stream", [job, thinking, chunk, first, include_usage, usage_chunk](size_t, httplib::DataSink& sink) {
-            auto write = [&](const std::string& s) {
-                if (!sink.write(s.data(), s.size())) {
-                    job->cancel = true;  // client went away: the scheduler drops the row
-                    return false;
-                }
-                return true;
-            };
-            if (!first.is_null() && !write(sse(first))) return false;
-            ThinkSplitter split(thinking);
-            auto emit = [&](const std::vector<ThinkSplitter::Segment>& segs) {
-                for (auto& s : segs) {
-                    json c = s.thinking ? chunk(nullptr, &s.text, nullptr) : chunk(&s.text, nullptr, nullptr);
-                    if (!write(sse(c))) return false;
-                }
-                return true;
-            };
-            for (;;) {
-                std::string t = job->wait_text(Clock::now() + std::chrono::milliseconds(500));
-                bool done;
-                {
-                    std::lock_guard<std::mutex> lk(job->mu);
-                    done = job->done && job->text.empty();
-                }
-                if (!t.empty() && !emit(split.push(t))) return false;
-                if (done) break;
-                if (Clock::now() > job->deadline + std::chrono::seconds(5)) {
-                    job->cancel = true;
-                    break;
-                }
+    res.set_chunked_content_provider("text/event-stream", [job, thinking, chunk, first, include_usage,
+                                                           usage_chunk](size_t, httplib::DataSink& sink) {
+        auto write = [&](const std::string& s) {
+            if (!sink.write(s.data(), s.size())) {
+                job->cancel = true;  // client went away: the scheduler drops the row
+                return false;
             }
-            if (!emit(split.finish())) return false;
-            std::string reason, error;
-            int status = 0;
+            return true;
+        };
+        if (!first.is_null() && !write(sse(first))) return false;
+        ThinkSplitter split(thinking);
+        auto emit = [&](const std::vector<ThinkSplitter::Segment>& segs) {
+            for (auto& s : segs) {
+                json c = s.thinking ? chunk(nullptr, &s.text, nullptr) : chunk(&s.text, nullptr, nullptr);
+                if (!write(sse(c))) return false;
+            }
+            return true;
+        };
+        for (;;) {
+            std::string t = job->wait_text(Clock::now() + std::chrono::milliseconds(500));
+            bool done;
             {
                 std::lock_guard<std::mutex> lk(job->mu);
-                reason = job->done ? job->finish_reason : "timeout";
-                error = job->error;
-                status = job->error_status;
+                done = job->done && job->text.empty();
             }
-            if (!error.empty() || reason == "timeout" || reason == "cancelled") {
-                ApiError e{error.empty() ? (reason == "timeout" ? 504 : 503) : status,
-                           !error.empty()         ? error
-                           : reason == "timeout" ? "the request took longer than --request-timeout"
-                                                 : "the request was cancelled (server shutting down)"};
-                if (!write(sse(error_body(e)))) return false;
-            } else {
-                if (!write(sse(chunk(nullptr, nullptr, reason.c_str())))) return false;
-                if (include_usage && !write(sse(usage_chunk(usage_of(*job))))) return false;
+            if (!t.empty() && !emit(split.push(t))) return false;
+            if (done) break;
+            if (Clock::now() > job->deadline + std::chrono::seconds(5)) {
+                job->cancel = true;
+                break;
             }
-            write("data: [DONE]\n\n");
-            sink.done();
-            return true;
-        });
+        }
+        if (!emit(split.finish())) return false;
+        std::string reason, error;
+        int status = 0;
+        {
+            std::lock_guard<std::mutex> lk(job->mu);
+            reason = job->done ? job->finish_reason : "timeout";
+            error = job->error;
+            status = job->error_status;
+        }
+        if (!error.empty() || reason == "timeout" || reason == "cancelled") {
+            ApiError e{error.empty() ? (reason == "timeout" ? 504 : 503) : status,
+                       !error.empty()        ? error
+                       : reason == "timeout" ? "the request took longer than --request-timeout"
+                                             : "the request was cancelled (server shutting down)"};
+            if (!write(sse(error_body(e)))) return false;
+        } else {
+            if (!write(sse(chunk(nullptr, nullptr, reason.c_str())))) return false;
+            if (include_usage && !write(sse(usage_chunk(usage_of(*job))))) return false;
+        }
+        write("data: [DONE]\n\n");
+        sink.done();
+        return true;
+    });
 }
 
 void chat_completions(const httplib::Request& req, httplib::Response& res, Context& ctx) {
@@ -246,20 +259,21 @@ void chat_completions(const httplib::Request& req, httplib::Response& res, Conte
             json delta = json::object();
             if (content) delta["content"] = *content;
             if (reasoning) delta["reasoning_content"] = *reasoning;
-            return json{{"id", id},
-                        {"object", "chat.completion.chunk"},
-                        {"created", created},
-                        {"model", model},
-                        {"choices", json::array({{{"index", 0},
-                                                  {"delta", delta},
-                                                  {"logprobs", nullptr},
-                                                  {"finish_reason", finish ? json(finish) : json(nullptr)}}})}};
+            return json{
+                {"id", id},
+                {"object", "chat.completion.chunk"},
+                {"created", created},
+                {"model", model},
+                {"choices", json::array({{{"index", 0},
+                                          {"delta", delta},
+                                          {"logprobs", nullptr},
+                                          {"finish_reason", finish ? json(finish) : json(nullptr)}}})}};
         };
         json first = chunk(nullptr, nullptr, nullptr);
         first["choices"][0]["delta"] = {{"role", "assistant"}, {"content", ""}};
         auto usage_chunk = [=](json usage) {
-            return json{{"id", id},         {"object", "chat.completion.chunk"}, {"created", created},
-                        {"model", model},   {"choices", json::array()},          {"usage", usage}};
+            return json{{"id", id},       {"object", "chat.completion.chunk"}, {"created", created},
+                        {"model", model}, {"choices", json::array()},          {"usage", usage}};
         };
         stream_job(res, job, thinking, chunk, first, include_usage, usage_chunk);
         return;
@@ -286,7 +300,7 @@ void chat_completions(const httplib::Request& req, httplib::Response& res, Conte
                                           {"logprobs", nullptr},
                                           {"finish_reason", job->finish_reason}}})},
                 {"usage", usage_of(*job)}};
-    res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+    res.set_content(to_text(out), "application/json");
 }
 
 void completions(const httplib::Request& req, httplib::Response& res, Context& ctx) {
@@ -295,10 +309,13 @@ void completions(const httplib::Request& req, httplib::Response& res, Context& c
     check_common(body);
     std::string prompt;
     auto p = body.find("prompt");
-    if (p != body.end() && p->is_string()) prompt = p->get<std::string>();
-    else if (p != body.end() && p->is_array() && p->size() == 1 && (*p)[0].is_string()) prompt = (*p)[0];
+    if (p != body.end() && p->is_string())
+        prompt = p->get<std::string>();
+    else if (p != body.end() && p->is_array() && p->size() == 1 && (*p)[0].is_string())
+        prompt = (*p)[0];
     else
-        throw ApiError{400, "'prompt' must be a string (or an array holding one string)", "prompt", "invalid_type"};
+        throw ApiError{400, "'prompt' must be a string (or an array holding one string)", "prompt",
+                       "invalid_type"};
     if (prompt.empty()) throw ApiError{400, "'prompt' is empty", "prompt", "invalid_value"};
     if (opt_bool(body, "echo").value_or(false))
         throw ApiError{400, "'echo' is not supported by this server", "echo", "unsupported"};
@@ -306,7 +323,8 @@ void completions(const httplib::Request& req, httplib::Response& res, Context& c
     auto job = ctx.new_job(JobKind::text);
     job->prompt = ctx.sched->tokenizer().encode(prompt, true);
     if (int64_t(job->prompt.size()) >= ctx.sched->context())
-        throw ApiError{400, "the prompt is longer than the context (" + std::to_string(ctx.sched->context()) + ")",
+        throw ApiError{400,
+                       "the prompt is longer than the context (" + std::to_string(ctx.sched->context()) + ")",
                        "prompt", "context_length_exceeded"};
     job->sampling = parse_sampling(body);
     job->max_tokens = ctx.max_tokens(body);
@@ -318,27 +336,29 @@ void completions(const httplib::Request& req, httplib::Response& res, Context& c
     const int64_t created = unix_now();
     const std::string model = ctx.model_id;
     auto make = [=](const std::string& text, json finish) {
-        return json{{"id", id},
-                    {"object", "text_completion"},
-                    {"created", created},
-                    {"model", model},
-                    {"choices", json::array({{{"index", 0},
-                                              {"text", text},
-                                              {"logprobs", nullptr},
-                                              {"finish_reason", finish}}})}};
+        return json{
+            {"id", id},
+            {"object", "text_completion"},
+            {"created", created},
+            {"model", model},
+            {"choices",
+             json::array(
+                 {{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", finish}}})}};
     };
     if (stream) {
         auto chunk = [=](const std::string* content, const std::string*, const char* finish) {
             return make(content ? *content : "", finish ? json(finish) : json(nullptr));
         };
-        auto usage_chunk = [=](json usage) { return json{{"id", id}, {"object", "text_completion"}, {"usage", usage}}; };
+        auto usage_chunk = [=](json usage) {
+            return json{{"id", id}, {"object", "text_completion"}, {"usage", usage}};
+        };
         stream_job(res, job, false, chunk, nullptr, false, usage_chunk);
         return;
     }
     wait_result(*job, ctx, req);
     json out = make(job->text, job->finish_reason);
     out["usage"] = usage_of(*job);
-    res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+    res.set_content(to_text(out), "application/json");
 }
 
 }  // namespace

@@ -27,8 +27,9 @@ void generations(const httplib::Request& req, httplib::Response& res, Context& c
     json body = parse_body(req);
     ctx.check_model(body);
     if (!ctx.sched->has_images())
-        throw ApiError{400, "the model '" + ctx.model_id + "' cannot generate images (it is not a Janus checkpoint)",
-                       "model", "images_not_supported"};
+        throw ApiError{
+            400, "the model '" + ctx.model_id + "' cannot generate images (it is not a Janus checkpoint)",
+            "model", "images_not_supported"};
     ImageRequest r;
     auto prompt = opt_string(body, "prompt");
     if (!prompt || prompt->find_first_not_of(" \t\r\n") == std::string::npos)
@@ -41,13 +42,17 @@ void generations(const httplib::Request& req, httplib::Response& res, Context& c
     if (auto size = opt_string(body, "size"); size && *size != native && *size != "auto")
         throw ApiError{400,
                        "size '" + *size + "' is not available: this model generates " + native +
-                           " images only (Janus decodes a fixed grid of image tokens); use \"" + native + "\"",
+                           " images only (Janus decodes a fixed grid of image tokens); use \"" + native +
+                           "\"",
                        "size", "invalid_size"};
     std::string format = opt_string(body, "response_format").value_or("b64_json");
     if (format != "b64_json" && format != "url")
-        throw ApiError{400, "'response_format' must be \"b64_json\" or \"url\"", "response_format", "invalid_value"};
-    if (auto seed = opt_int(body, "seed", INT64_MIN, INT64_MAX)) r.seed = uint64_t(*seed);
-    else r.seed = std::stoull(random_hex(7), nullptr, 16);
+        throw ApiError{400, "'response_format' must be \"b64_json\" or \"url\"", "response_format",
+                       "invalid_value"};
+    if (auto seed = opt_int(body, "seed", INT64_MIN, INT64_MAX))
+        r.seed = uint64_t(*seed);
+    else
+        r.seed = std::stoull(random_hex(7), nullptr, 16);
     r.cfg = float(opt_number(body, "cfg", 0, 100).value_or(5.0));
     r.temperature = float(opt_number(body, "temperature", 0, 10).value_or(1.0));
     r.top_k = int(opt_int(body, "top_k", 0, 1 << 20).value_or(0));
@@ -63,14 +68,16 @@ void generations(const httplib::Request& req, httplib::Response& res, Context& c
     job->image_request = r;
     ctx.submit(job);
     if (!ctx.wait_or_cancel(*job, req))
-        throw ApiError{504, "the request took longer than --request-timeout, or the client went away", "", "timeout"};
+        throw ApiError{504, "the request took longer than --request-timeout, or the client went away", "",
+                       "timeout"};
     std::vector<GeneratedImage> images;
     {
         std::lock_guard<std::mutex> lk(job->mu);
         if (!job->error.empty()) throw ApiError{job->error_status, job->error};
         if (job->finish_reason == "timeout")
             throw ApiError{504, "the request took longer than --request-timeout", "", "timeout"};
-        if (job->finish_reason == "cancelled") throw ApiError{503, "the request was cancelled (server shutting down)"};
+        if (job->finish_reason == "cancelled")
+            throw ApiError{503, "the request was cancelled (server shutting down)"};
         images = std::move(job->results);
     }
     std::sort(images.begin(), images.end(), [](auto& a, auto& b) { return a.index < b.index; });
@@ -92,7 +99,7 @@ void generations(const httplib::Request& req, httplib::Response& res, Context& c
         }
         data.push_back(item);
     }
-    res.set_content(json{{"created", unix_now()}, {"data", data}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+    res.set_content(to_text(json{{"created", unix_now()}, {"data", data}}), "application/json");
 }
 
 }  // namespace
@@ -107,16 +114,16 @@ void register_image_routes(httplib::Server& svr, Context& ctx) {
             send_error(res, ApiError{500, std::string("internal error: ") + e.what()});
         }
     });
-    svr.Get(R"(/v1/images/files/([A-Za-z0-9_-]{1,64}\.png))",
-            [&ctx](const httplib::Request& req, httplib::Response& res) {
-                const std::string path = (std::filesystem::path(ctx.output_dir) / req.matches[1].str()).string();
-                std::error_code ec;
-                if (!std::filesystem::is_regular_file(path, ec)) {
-                    send_error(res, ApiError{404, "no such image: " + req.matches[1].str(), "", "not_found"});
-                    return;
-                }
-                res.set_content(read_file(path), "image/png");
-            });
+    svr.Get(R"(/v1/images/files/([A-Za-z0-9_-]{1,64}\.png))", [&ctx](const httplib::Request& req,
+                                                                     httplib::Response& res) {
+        const std::string path = (std::filesystem::path(ctx.output_dir) / req.matches[1].str()).string();
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec)) {
+            send_error(res, ApiError{404, "no such image: " + req.matches[1].str(), "", "not_found"});
+            return;
+        }
+        res.set_content(read_file(path), "image/png");
+    });
 }
 
 }  // namespace janus::serve

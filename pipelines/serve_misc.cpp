@@ -49,16 +49,16 @@ void register_misc_routes(httplib::Server& svr, Context& ctx) {
                           {"image_size", ctx.sched->image_size()},
                           {"context", ctx.sched->context()}};
                 res.status = draining ? 503 : 200;
-                res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+                res.set_content(to_text(j), "application/json");
             }));
     svr.Get("/v1/models", guarded([&ctx](const httplib::Request&, httplib::Response& res) {
-                res.set_content(json{{"object", "list"}, {"data", json::array({model_object(ctx)})}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                res.set_content(to_text(json{{"object", "list"}, {"data", json::array({model_object(ctx)})}}),
                                 "application/json");
             }));
     svr.Get(R"(/v1/models/(.+))", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
                 json probe = {{"model", req.matches[1].str()}};
                 ctx.check_model(probe);
-                res.set_content(model_object(ctx).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+                res.set_content(to_text(model_object(ctx)), "application/json");
             }));
     svr.Post("/tokenize", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
                  json body = parse_body(req);
@@ -67,27 +67,28 @@ void register_misc_routes(httplib::Server& svr, Context& ctx) {
                  if (!content) throw ApiError{400, "'content' (the text to tokenize) is required", "content"};
                  bool special = opt_bool(body, "add_special").value_or(true);
                  auto ids = ctx.sched->tokenizer().encode(*content, special);
-                 res.set_content(json{{"tokens", ids}, {"count", ids.size()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+                 res.set_content(to_text(json{{"tokens", ids}, {"count", ids.size()}}), "application/json");
              }));
-    svr.Post("/detokenize", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
-                 json body = parse_body(req);
-                 auto t = body.find("tokens");
-                 if (t == body.end() || !t->is_array())
-                     throw ApiError{400, "'tokens' must be an array of token ids", "tokens", "invalid_type"};
-                 const Tokenizer& tok = ctx.sched->tokenizer();
-                 std::vector<int32_t> ids;
-                 for (size_t i = 0; i < t->size(); ++i) {
-                     const json& v = (*t)[i];
-                     if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= tok.vocab_size())
-                         throw ApiError{400,
-                                        "tokens[" + std::to_string(i) + "] must be an id in 0.." +
-                                            std::to_string(tok.vocab_size() - 1),
-                                        "tokens", "invalid_value"};
-                     ids.push_back(int32_t(v.get<int64_t>()));
-                 }
-                 bool skip = opt_bool(body, "skip_special").value_or(false);
-                 res.set_content(json{{"content", tok.decode(ids, skip)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
-             }));
+    svr.Post(
+        "/detokenize", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
+            json body = parse_body(req);
+            auto t = body.find("tokens");
+            if (t == body.end() || !t->is_array())
+                throw ApiError{400, "'tokens' must be an array of token ids", "tokens", "invalid_type"};
+            const Tokenizer& tok = ctx.sched->tokenizer();
+            std::vector<int32_t> ids;
+            for (size_t i = 0; i < t->size(); ++i) {
+                const json& v = (*t)[i];
+                if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= tok.vocab_size())
+                    throw ApiError{400,
+                                   "tokens[" + std::to_string(i) + "] must be an id in 0.." +
+                                       std::to_string(tok.vocab_size() - 1),
+                                   "tokens", "invalid_value"};
+                ids.push_back(int32_t(v.get<int64_t>()));
+            }
+            bool skip = opt_bool(body, "skip_special").value_or(false);
+            res.set_content(to_text(json{{"content", tok.decode(ids, skip)}}), "application/json");
+        }));
 }
 
 }  // namespace janus::serve

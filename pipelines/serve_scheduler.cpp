@@ -79,12 +79,12 @@ struct Scheduler::Impl {
     mutable std::mutex mu;
     std::condition_variable cv;
     std::deque<std::shared_ptr<Job>> waiting;
-    int running = 0;                      // admitted, not finished (guarded by mu)
+    int running = 0;  // admitted, not finished (guarded by mu)
     bool stopping = false;
     Clock::time_point stop_deadline;
-    SchedulerStats st;                    // counters (guarded by mu)
+    SchedulerStats st;  // counters (guarded by mu)
 
-    std::map<int, TextRow> text_rows;     // Generator handle → row
+    std::map<int, TextRow> text_rows;                // Generator handle → row
     std::map<int, std::shared_ptr<Job>> image_jobs;  // ImageGenerator handle → job
     std::deque<std::shared_ptr<Job>> vision_queue;
     std::thread thread;
@@ -143,16 +143,34 @@ Scheduler::Scheduler(const ServerOptions& o) : impl_(std::make_unique<Impl>()) {
     im.thread = std::thread([&im] { im.loop(); });
 }
 
-Scheduler::~Scheduler() { shutdown(0); }
+Scheduler::~Scheduler() {
+    shutdown(0);
+}
 
-bool Scheduler::has_vision() const { return impl_->understander != nullptr; }
-bool Scheduler::has_images() const { return impl_->imagegen != nullptr; }
-int Scheduler::image_size() const { return impl_->imagegen ? impl_->imagegen->image_size() : 0; }
-int64_t Scheduler::context() const { return impl_->cache->capacity(); }
-const Tokenizer& Scheduler::tokenizer() const { return *impl_->bundle.tokenizer; }
-const ChatFormat& Scheduler::format() const { return *impl_->format; }
-std::vector<int32_t> Scheduler::stop_ids() const { return impl_->stop_ids; }
-bool Scheduler::starts_thinking() const { return impl_->thinking; }
+bool Scheduler::has_vision() const {
+    return impl_->understander != nullptr;
+}
+bool Scheduler::has_images() const {
+    return impl_->imagegen != nullptr;
+}
+int Scheduler::image_size() const {
+    return impl_->imagegen ? impl_->imagegen->image_size() : 0;
+}
+int64_t Scheduler::context() const {
+    return impl_->cache->capacity();
+}
+const Tokenizer& Scheduler::tokenizer() const {
+    return *impl_->bundle.tokenizer;
+}
+const ChatFormat& Scheduler::format() const {
+    return *impl_->format;
+}
+std::vector<int32_t> Scheduler::stop_ids() const {
+    return impl_->stop_ids;
+}
+bool Scheduler::starts_thinking() const {
+    return impl_->thinking;
+}
 std::string Scheduler::model_name() const {
     return impl_->imagegen ? impl_->imagegen->model_name() : impl_->bundle.dir;
 }
@@ -173,7 +191,8 @@ void Scheduler::shutdown(double deadline_s) {
         std::lock_guard<std::mutex> lk(im.mu);
         if (!im.stopping) {
             im.stopping = true;
-            im.stop_deadline = Clock::now() + std::chrono::milliseconds(int64_t(std::max(0.0, deadline_s) * 1000));
+            im.stop_deadline =
+                Clock::now() + std::chrono::milliseconds(int64_t(std::max(0.0, deadline_s) * 1000));
         }
         im.cv.notify_all();
     }
@@ -301,10 +320,10 @@ void Scheduler::Impl::text_step() {
                 j.completion_tokens = row.generated;
                 j.prompt_tokens = int64_t(j.prompt.size());
             }
-            const char* reason = stop_string ? "stop"
+            const char* reason = stop_string                               ? "stop"
                                  : ev.finished == FinishReason::stop_token ? "stop"
-                                 : ev.finished == FinishReason::cancelled ? "cancelled"
-                                                                          : "length";
+                                 : ev.finished == FinishReason::cancelled  ? "cancelled"
+                                                                           : "length";
             done_one(ev.finished == FinishReason::cancelled);
             finish_job(j, reason);
             text_rows.erase(it);
@@ -386,7 +405,10 @@ void Scheduler::Impl::vision_one() {
             j->completion_tokens = pieces;
         }
         done_one(cancelled);
-        finish_job(*j, stop_string ? "stop" : cancelled ? "cancelled" : Clock::now() >= j->deadline ? "timeout" : "length");
+        finish_job(*j, stop_string                   ? "stop"
+                       : cancelled                   ? "cancelled"
+                       : Clock::now() >= j->deadline ? "timeout"
+                                                     : "length");
     } catch (const std::exception& e) {
         done_one(false);
         finish_job(*j, "error", e.what(), 400);

@@ -45,7 +45,7 @@ struct Job {
     SamplingParams sampling;
     int max_tokens = 16;
     std::vector<std::string> stop_strings;
-    bool ignore_eos = false;             // extension: only max_tokens / stop strings end the reply
+    bool ignore_eos = false;  // extension: only max_tokens / stop strings end the reply
     // vision
     std::vector<RgbImage> images;
     std::string question;
@@ -55,15 +55,15 @@ struct Job {
     // ---- results (guarded by mu) ----
     std::mutex mu;
     std::condition_variable cv;
-    std::string text;                    // text produced and not yet taken by the handler
+    std::string text;  // text produced and not yet taken by the handler
     bool done = false;
-    std::string finish_reason;           // stop | length | cancelled | timeout
-    std::string error;                   // set when the job failed (status error_status)
+    std::string finish_reason;  // stop | length | cancelled | timeout
+    std::string error;          // set when the job failed (status error_status)
     int error_status = 500;
     int64_t prompt_tokens = 0, completion_tokens = 0;
     std::vector<GeneratedImage> results;
 
-    std::atomic<bool> cancel{false};     // set by the handler (disconnect, timeout)
+    std::atomic<bool> cancel{false};  // set by the handler (disconnect, timeout)
 
     // Handler side: waits until text arrives, the job ends or `until`; returns the new text.
     std::string wait_text(std::chrono::steady_clock::time_point until);
@@ -73,7 +73,7 @@ struct Job {
 struct SchedulerStats {
     int running = 0, queued = 0;
     uint64_t text_steps = 0, image_steps = 0, vision_jobs = 0, completed = 0, cancelled = 0;
-    int max_text_rows_in_step = 0;       // most text rows seen in one forward (batching evidence)
+    int max_text_rows_in_step = 0;  // most text rows seen in one forward (batching evidence)
     int max_images_in_step = 0;
 };
 
@@ -85,13 +85,13 @@ public:
 
     bool has_vision() const;
     bool has_images() const;
-    int image_size() const;              // native generation size (pixels per side)
+    int image_size() const;  // native generation size (pixels per side)
     int64_t context() const;
     const Tokenizer& tokenizer() const;
     const ChatFormat& format() const;
     std::vector<int32_t> stop_ids() const;
-    bool starts_thinking() const;        // the chat format opens "<think>" itself (R1)
-    std::string model_name() const;      // ImageGenerator's name for PNG metadata
+    bool starts_thinking() const;    // the chat format opens "<think>" itself (R1)
+    std::string model_name() const;  // ImageGenerator's name for PNG metadata
 
     // Queues a job; false when running + queued would exceed the limits (→ 429).
     bool submit(const std::shared_ptr<Job>& job);

@@ -2,16 +2,16 @@
 // data: URLs and the shared route context.
 #include "pipelines/serve_util.h"
 
-#include <chrono>
-#include <cmath>
-#include <filesystem>
-#include <random>
-
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <random>
 
 namespace janus::serve {
 
@@ -19,14 +19,22 @@ using nlohmann::json;
 
 std::string ApiError::type() const {
     switch (status) {
-        case 401: return "authentication_error";
-        case 403: return "permission_error";
-        case 404: return "not_found_error";
-        case 413: return "request_too_large";
-        case 429: return "rate_limit_error";
-        case 503: return "service_unavailable";
-        case 504: return "timeout_error";
-        default: return status >= 500 ? "server_error" : "invalid_request_error";
+        case 401:
+            return "authentication_error";
+        case 403:
+            return "permission_error";
+        case 404:
+            return "not_found_error";
+        case 413:
+            return "request_too_large";
+        case 429:
+            return "rate_limit_error";
+        case 503:
+            return "service_unavailable";
+        case 504:
+            return "timeout_error";
+        default:
+            return status >= 500 ? "server_error" : "invalid_request_error";
     }
 }
 
@@ -39,7 +47,7 @@ json error_body(const ApiError& e) {
 
 void send_error(httplib::Response& res, const ApiError& e) {
     res.status = e.status;
-    res.set_content(error_body(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+    res.set_content(to_text(error_body(e)), "application/json");
 }
 
 json parse_body(const httplib::Request& req) {
@@ -47,7 +55,8 @@ json parse_body(const httplib::Request& req) {
     try {
         j = json::parse(req.body);
     } catch (const std::exception& e) {
-        throw ApiError{400, std::string("the request body is not valid JSON: ") + e.what(), "", "invalid_json"};
+        throw ApiError{400, std::string("the request body is not valid JSON: ") + e.what(), "",
+                       "invalid_json"};
     }
     if (!j.is_object()) throw ApiError{400, "the request body must be a JSON object", "", "invalid_json"};
     return j;
@@ -62,19 +71,21 @@ static const json* field(const json& o, const char* key) {
 std::optional<std::string> opt_string(const json& o, const char* key) {
     const json* v = field(o, key);
     if (!v) return std::nullopt;
-    if (!v->is_string()) throw ApiError{400, std::string("'") + key + "' must be a string", key, "invalid_type"};
+    if (!v->is_string())
+        throw ApiError{400, std::string("'") + key + "' must be a string", key, "invalid_type"};
     return v->get<std::string>();
 }
 
 std::optional<double> opt_number(const json& o, const char* key, double lo, double hi) {
     const json* v = field(o, key);
     if (!v) return std::nullopt;
-    if (!v->is_number()) throw ApiError{400, std::string("'") + key + "' must be a number", key, "invalid_type"};
+    if (!v->is_number())
+        throw ApiError{400, std::string("'") + key + "' must be a number", key, "invalid_type"};
     double d = v->get<double>();
     if (!std::isfinite(d) || d < lo || d > hi)
         throw ApiError{400,
-                       std::string("'") + key + "' must be between " + json(lo).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + " and " + json(hi).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                           ", got " + v->dump(),
+                       std::string("'") + key + "' must be between " + to_text(json(lo)) + " and " +
+                           to_text(json(hi)) + ", got " + v->dump(),
                        key, "invalid_value"};
     return d;
 }
@@ -100,7 +111,8 @@ std::optional<int64_t> opt_int(const json& o, const char* key, int64_t lo, int64
 std::optional<bool> opt_bool(const json& o, const char* key) {
     const json* v = field(o, key);
     if (!v) return std::nullopt;
-    if (!v->is_boolean()) throw ApiError{400, std::string("'") + key + "' must be true or false", key, "invalid_type"};
+    if (!v->is_boolean())
+        throw ApiError{400, std::string("'") + key + "' must be true or false", key, "invalid_type"};
     return v->get<bool>();
 }
 
@@ -109,7 +121,8 @@ std::vector<std::string> opt_stop(const json& o) {
     if (!v) return {};
     if (v->is_string()) return {v->get<std::string>()};
     if (!v->is_array() || v->size() > 4)
-        throw ApiError{400, "'stop' must be a string or an array of at most 4 strings", "stop", "invalid_type"};
+        throw ApiError{400, "'stop' must be a string or an array of at most 4 strings", "stop",
+                       "invalid_type"};
     std::vector<std::string> out;
     for (auto& s : *v) {
         if (!s.is_string()) throw ApiError{400, "'stop' entries must be strings", "stop", "invalid_type"};
@@ -177,15 +190,18 @@ std::optional<std::string> base64_decode(const std::string& text) {
 
 std::string decode_data_url(const std::string& url, const std::string& param) {
     if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0)
-        throw ApiError{400,
-                       "remote image URLs are not fetched by this server; send the image inline as a data URL "
-                       "(data:image/png;base64,... or data:image/jpeg;base64,...)",
-                       param, "remote_url_not_supported"};
+        throw ApiError{
+            400,
+            "remote image URLs are not fetched by this server; send the image inline as a data URL "
+            "(data:image/png;base64,... or data:image/jpeg;base64,...)",
+            param, "remote_url_not_supported"};
     if (url.rfind("data:", 0) != 0)
-        throw ApiError{400, "image_url must be a data URL (data:image/png;base64,...)", param, "invalid_image_url"};
+        throw ApiError{400, "image_url must be a data URL (data:image/png;base64,...)", param,
+                       "invalid_image_url"};
     size_t comma = url.find(',');
     if (comma == std::string::npos)
-        throw ApiError{400, "data URL without ',': expected data:image/png;base64,<data>", param, "invalid_image_url"};
+        throw ApiError{400, "data URL without ',': expected data:image/png;base64,<data>", param,
+                       "invalid_image_url"};
     std::string meta = url.substr(5, comma - 5);
     if (meta.size() < 7 || meta.compare(meta.size() - 7, 7, ";base64") != 0)
         throw ApiError{400, "data URL must be base64-encoded (data:image/...;base64,<data>)", param,
@@ -201,8 +217,9 @@ void Context::check_model(const json& body) const {
     if (!m || m->empty() || *m == model_id) return;
     std::string dir_name = std::filesystem::path(opt.model).filename().string();
     if (*m == dir_name || *m == opt.model) return;
-    throw ApiError{404, "The model '" + *m + "' does not exist; this server serves '" + model_id + "' (GET /v1/models)",
-                   "model", "model_not_found"};
+    throw ApiError{
+        404, "The model '" + *m + "' does not exist; this server serves '" + model_id + "' (GET /v1/models)",
+        "model", "model_not_found"};
 }
 
 std::shared_ptr<Job> Context::new_job(JobKind kind) const {
@@ -291,7 +308,8 @@ std::string random_hex(int bytes) {
 }
 
 int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 

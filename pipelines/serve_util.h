@@ -22,10 +22,15 @@ struct ApiError {
         : status(status_), message(std::move(message_)), param(std::move(param_)), code(std::move(code_)) {}
     int status = 400;
     std::string message;
-    std::string param;                       // "" = null
-    std::string code;                        // "" = null
-    std::string type() const;                // invalid_request_error | authentication_error | ...
+    std::string param;         // "" = null
+    std::string code;          // "" = null
+    std::string type() const;  // invalid_request_error | authentication_error | ...
 };
+
+// JSON text for a response; invalid UTF-8 (never expected) becomes U+FFFD instead of throwing.
+inline std::string to_text(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 nlohmann::json error_body(const ApiError& e);
 void send_error(httplib::Response& res, const ApiError& e);
@@ -56,7 +61,7 @@ struct Context {
     std::string output_dir;
     std::atomic<bool>* draining = nullptr;
     std::atomic<uint64_t>* next_id = nullptr;
-    int64_t created = 0;                     // server start (unix seconds)
+    int64_t created = 0;  // server start (unix seconds)
 
     // The request's "model" must be absent or name this model (or its directory); else 404.
     void check_model(const nlohmann::json& body) const;
@@ -79,8 +84,8 @@ bool client_closed(const httplib::Request& req, int& fd);
 std::string random_hex(int bytes);
 int64_t unix_now();
 
-void register_chat_routes(httplib::Server& svr, Context& ctx);      // /v1/chat/completions, /v1/completions
-void register_image_routes(httplib::Server& svr, Context& ctx);     // /v1/images/*
-void register_misc_routes(httplib::Server& svr, Context& ctx);      // /health, /v1/models, /tokenize, ...
+void register_chat_routes(httplib::Server& svr, Context& ctx);   // /v1/chat/completions, /v1/completions
+void register_image_routes(httplib::Server& svr, Context& ctx);  // /v1/images/*
+void register_misc_routes(httplib::Server& svr, Context& ctx);   // /health, /v1/models, /tokenize, ...
 
 }  // namespace janus::serve

@@ -40,7 +40,9 @@ struct Server::Impl {
 };
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Server::~Server() { shutdown(); }
+Server::~Server() {
+    shutdown();
+}
 
 static void check_options(const ServerOptions& o) {
     auto need = [](bool ok, const std::string& what) {
@@ -73,9 +75,11 @@ std::unique_ptr<Server> Server::create(const ServerOptions& options) {
     if (ec) throw Error("--output-dir " + out + ": cannot create it (" + ec.message() + ")");
     serve::Context& c = im->ctx;
     c.opt = options;
-    c.model_id = options.model_id.empty() ? std::filesystem::path(options.model).lexically_normal().filename().string()
-                                          : options.model_id;
-    if (c.model_id.empty()) c.model_id = std::filesystem::path(options.model).parent_path().filename().string();
+    c.model_id = options.model_id.empty()
+                     ? std::filesystem::path(options.model).lexically_normal().filename().string()
+                     : options.model_id;
+    if (c.model_id.empty())
+        c.model_id = std::filesystem::path(options.model).parent_path().filename().string();
     c.sched = im->sched.get();
     c.output_dir = out;
     c.draining = &im->draining;
@@ -84,14 +88,19 @@ std::unique_ptr<Server> Server::create(const ServerOptions& options) {
     return std::unique_ptr<Server>(new Server(std::move(im)));
 }
 
-const ServerOptions& Server::options() const { return impl_->opt; }
-std::string Server::model_id() const { return impl_->ctx.model_id; }
+const ServerOptions& Server::options() const {
+    return impl_->opt;
+}
+std::string Server::model_id() const {
+    return impl_->ctx.model_id;
+}
 
 int Server::start() {
     Impl& im = *impl_;
     if (im.port >= 0) return im.port;
     httplib::Server& svr = im.svr;
-    const int threads = im.opt.http_threads > 0 ? im.opt.http_threads : im.opt.max_concurrent + im.opt.max_queue + 8;
+    const int threads =
+        im.opt.http_threads > 0 ? im.opt.http_threads : im.opt.max_concurrent + im.opt.max_queue + 8;
     svr.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
     svr.set_payload_max_length(size_t(im.opt.max_body_bytes));
     svr.set_read_timeout(30, 0);
@@ -112,16 +121,17 @@ int Server::start() {
         }
         return httplib::Server::HandlerResponse::Unhandled;
     });
-    svr.set_error_handler(httplib::Server::HandlerWithResponse([&im](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        std::string msg = res.status == 404   ? "unknown route " + req.method + " " + req.path
-                          : res.status == 413 ? "request body larger than --max-body (" +
-                                                    std::to_string(im.opt.max_body_bytes) + " bytes)"
-                          : res.status == 405 ? "method not allowed"
-                                              : "bad request";
-        serve::send_error(res, ApiError{res.status, msg});
-        return httplib::Server::HandlerResponse::Handled;
-    }));
+    svr.set_error_handler(
+        httplib::Server::HandlerWithResponse([&im](const httplib::Request& req, httplib::Response& res) {
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            std::string msg = res.status == 404   ? "unknown route " + req.method + " " + req.path
+                              : res.status == 413 ? "request body larger than --max-body (" +
+                                                        std::to_string(im.opt.max_body_bytes) + " bytes)"
+                              : res.status == 405 ? "method not allowed"
+                                                  : "bad request";
+            serve::send_error(res, ApiError{res.status, msg});
+            return httplib::Server::HandlerResponse::Handled;
+        }));
     svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "unknown error";
         try {
@@ -159,11 +169,13 @@ int Server::start() {
     }
     if (*listen_fd >= 0) ::listen(*listen_fd, 1024);
     im.ctx.opt.port = im.port;
-    if (im.opt.api_key.empty() && im.opt.host != "127.0.0.1" && im.opt.host != "localhost" && im.opt.host != "::1")
+    if (im.opt.api_key.empty() && im.opt.host != "127.0.0.1" && im.opt.host != "localhost" &&
+        im.opt.host != "::1")
         im.log("warning: listening on " + im.opt.host +
                " without --api-key: anyone who can reach this port can use the model");
     im.listener = std::thread([&svr] { svr.listen_after_bind(); });
-    for (int i = 0; i < 500 && !svr.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    for (int i = 0; i < 500 && !svr.is_running(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
     return im.port;
 }
 
@@ -173,9 +185,9 @@ void Server::shutdown() {
     if (im.shut) return;
     im.shut = true;
     im.draining = true;
-    im.svr.stop();                                    // close the listening socket: no new connections
+    im.svr.stop();  // close the listening socket: no new connections
     if (im.sched) im.sched->shutdown(im.opt.shutdown_timeout);  // finish, or cancel at the deadline
-    if (im.listener.joinable()) im.listener.join();   // handlers end once their jobs have ended
+    if (im.listener.joinable()) im.listener.join();             // handlers end once their jobs have ended
 }
 
 int serve_until_signal(const ServerOptions& options) {
@@ -190,7 +202,8 @@ int serve_until_signal(const ServerOptions& options) {
     std::fprintf(stderr, "janus serve: %s on http://%s:%d/v1 (Ctrl-C or SIGTERM to stop)\n",
                  server->model_id().c_str(), options.host.c_str(), port);
     if (options.api_key.empty() && options.host != "127.0.0.1" && options.host != "localhost")
-        std::fprintf(stderr, "janus serve: warning: no --api-key while listening on %s\n", options.host.c_str());
+        std::fprintf(stderr, "janus serve: warning: no --api-key while listening on %s\n",
+                     options.host.c_str());
     int sig = 0;
     sigwait(&set, &sig);
     std::fprintf(stderr, "janus serve: %s received, finishing in-flight requests (up to %g s)\n",

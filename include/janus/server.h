@@ -20,32 +20,32 @@
 namespace janus {
 
 struct ServerOptions {
-    std::string model;                   // checkpoint directory
-    std::string model_id;                // name in /v1/models ("" = the directory's name)
+    std::string model;     // checkpoint directory
+    std::string model_id;  // name in /v1/models ("" = the directory's name)
     std::string device = "auto";
-    int threads = 0;                     // CPU threads (0 = physical cores)
-    std::string dtype = "auto";          // LM compute precision: auto | f32 | bf16
-    std::string chat_format;             // "" = detect
+    int threads = 0;             // CPU threads (0 = physical cores)
+    std::string dtype = "auto";  // LM compute precision: auto | f32 | bf16
+    std::string chat_format;     // "" = detect
 
     std::string host = "127.0.0.1";
-    int port = 8080;                     // 0 = any free port (start() returns it)
-    std::string api_key;                 // when set: "Authorization: Bearer KEY" on every route
-    std::string output_dir;              // images for response_format "url" ("" = a temp dir)
+    int port = 8080;         // 0 = any free port (start() returns it)
+    std::string api_key;     // when set: "Authorization: Bearer KEY" on every route
+    std::string output_dir;  // images for response_format "url" ("" = a temp dir)
 
-    int max_concurrent = 8;              // requests running at once (chat rows + image requests)
-    int max_queue = 32;                  // requests waiting beyond that; more → 429
-    int64_t max_body_bytes = 32 << 20;   // request body limit → 413
-    int64_t max_image_pixels = 16 << 20; // per input image (decoded width·height) → 400
-    int max_tokens = 2048;               // cap on max_tokens per request (larger values are clamped)
-    int default_max_tokens = 512;        // when a request gives no max_tokens
-    int max_images_per_request = 4;      // n of /v1/images/generations
-    int max_images_in_flight = 4;        // images sharing one image decode step
-    int64_t ctx = 4096;                  // context per chat row (KV positions)
-    double request_timeout = 600;        // seconds from arrival; then cancelled (504 / error event)
-    double shutdown_timeout = 30;        // seconds to finish in-flight work on shutdown, then cancel
-    int http_threads = 0;                // 0 = max_concurrent + max_queue + 8
+    int max_concurrent = 8;               // requests running at once (chat rows + image requests)
+    int max_queue = 32;                   // requests waiting beyond that; more → 429
+    int64_t max_body_bytes = 32 << 20;    // request body limit → 413
+    int64_t max_image_pixels = 16 << 20;  // per input image (decoded width·height) → 400
+    int max_tokens = 2048;                // cap on max_tokens per request (larger values are clamped)
+    int default_max_tokens = 512;         // when a request gives no max_tokens
+    int max_images_per_request = 4;       // n of /v1/images/generations
+    int max_images_in_flight = 4;         // images sharing one image decode step
+    int64_t ctx = 4096;                   // context per chat row (KV positions)
+    double request_timeout = 600;         // seconds from arrival; then cancelled (504 / error event)
+    double shutdown_timeout = 30;         // seconds to finish in-flight work on shutdown, then cancel
+    int http_threads = 0;                 // 0 = max_concurrent + max_queue + 8
 
-    std::function<void(const std::string&)> log;   // one line per request / event (optional)
+    std::function<void(const std::string&)> log;  // one line per request / event (optional)
 };
 
 class Server {

@@ -80,9 +80,12 @@ TEST(ServeFamilies, TextOnlyModelRefusesImagesClearly) {
         expect_error(g, 400, "images on a text model");
         EXPECT_EQ(json::parse(g->body)["error"]["code"], "images_not_supported");
         std::string url = "data:image/png;base64," + b64(png_bytes(8, 8));
-        auto v = post(*c, "/v1/chat/completions",
-                      {{"messages", json::array({{{"role", "user"},
-                                                  {"content", json::array({{{"type", "image_url"}, {"image_url", {{"url", url}}}}})}}})}});
+        auto v = post(
+            *c, "/v1/chat/completions",
+            {{"messages",
+              json::array(
+                  {{{"role", "user"},
+                    {"content", json::array({{{"type", "image_url"}, {"image_url", {{"url", url}}}}})}}})}});
         expect_error(v, 400, "image input on a text model");
         EXPECT_EQ(json::parse(v->body)["error"]["code"], "vision_not_supported");
     }

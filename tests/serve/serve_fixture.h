@@ -21,7 +21,9 @@ namespace serve_test {
 
 using nlohmann::json;
 
-inline std::string tiny_model() { return std::string(JANUS_TEST_DATA) + "/models/tiny-janus"; }
+inline std::string tiny_model() {
+    return std::string(JANUS_TEST_DATA) + "/models/tiny-janus";
+}
 
 inline janus::ServerOptions tiny_options() {
     janus::ServerOptions o;
@@ -36,7 +38,8 @@ inline janus::ServerOptions tiny_options() {
     o.max_body_bytes = 1 << 20;
     o.request_timeout = 60;
     o.shutdown_timeout = 5;
-    o.output_dir = (std::filesystem::temp_directory_path() / ("janus-serve-test-" + std::to_string(getpid()))).string();
+    o.output_dir =
+        (std::filesystem::temp_directory_path() / ("janus-serve-test-" + std::to_string(getpid()))).string();
     return o;
 }
 
@@ -89,7 +92,8 @@ inline std::string png_bytes(int w, int h, int seed = 0) {
     img.pixels.resize(size_t(w) * h * 3);
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x)
-            for (int c = 0; c < 3; ++c) img.pixels[(size_t(y) * w + x) * 3 + c] = uint8_t((x * 7 + y * 3 + c * 50 + seed) & 255);
+            for (int c = 0; c < 3; ++c)
+                img.pixels[(size_t(y) * w + x) * 3 + c] = uint8_t((x * 7 + y * 3 + c * 50 + seed) & 255);
     std::string path = (std::filesystem::temp_directory_path() /
                         ("serve-test-" + std::to_string(getpid()) + "-" + std::to_string(seed) + ".png"))
                            .string();

@@ -14,11 +14,16 @@ using namespace serve_test;
 namespace {
 
 json long_stream_body(int max_tokens) {
-    return {{"prompt", "count forever"}, {"max_tokens", max_tokens}, {"temperature", 0}, {"ignore_eos", true},
+    return {{"prompt", "count forever"},
+            {"max_tokens", max_tokens},
+            {"temperature", 0},
+            {"ignore_eos", true},
             {"stream", true}};
 }
 
-json health(Running& r) { return json::parse(r.client()->Get("/health")->body); }
+json health(Running& r) {
+    return json::parse(r.client()->Get("/health")->body);
+}
 
 }  // namespace
 
@@ -48,7 +53,9 @@ TEST(ServeLimits, ApiKeyRequiredOnEveryRoute) {
         expect_error(c->Get("/health"), 401, "health");
         expect_error(c->Get("/v1/models"), 401, "models");
         expect_error(c->Get("/v1/images/files/x.png"), 401, "files");
-        expect_error(post(*c, "/v1/chat/completions", {{"messages", {{{"role", "user"}, {"content", "hi"}}}}}), 401, "chat");
+        expect_error(
+            post(*c, "/v1/chat/completions", {{"messages", {{{"role", "user"}, {"content", "hi"}}}}}), 401,
+            "chat");
         expect_error(post(*c, "/v1/completions", {{"prompt", "hi"}}), 401, "completions");
         expect_error(post(*c, "/v1/images/generations", {{"prompt", "hi"}}), 401, "images");
         expect_error(post(*c, "/tokenize", {{"content", "hi"}}), 401, "tokenize");
@@ -110,7 +117,9 @@ TEST(ServeLimits, ClientDisconnectCancelsTheRow) {
         req.path = "/v1/completions";
         req.body = long_stream_body(15000).dump();
         req.set_header("Content-Type", "application/json");
-        req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 3; };  // hang up
+        req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) {
+            return ++chunks < 3;
+        };  // hang up
         c->send(req);
         EXPECT_GE(chunks, 3);
     }
@@ -154,8 +163,10 @@ TEST(ServeLimits, PixelLimitAndTimeout) {
     auto srv = Running::start(o);
     auto c = srv.client();
     std::string url = "data:image/png;base64," + b64(png_bytes(20, 20));
-    json b = {{"messages", json::array({{{"role", "user"},
-                                         {"content", json::array({{{"type", "image_url"}, {"image_url", {{"url", url}}}}})}}})}};
+    json b = {{"messages",
+               json::array(
+                   {{{"role", "user"},
+                     {"content", json::array({{{"type", "image_url"}, {"image_url", {{"url", url}}}}})}}})}};
     auto r = post(*c, "/v1/chat/completions", b);
     expect_error(r, 400, "over the pixel limit");
     EXPECT_NE(r->body.find("pixel"), std::string::npos) << r->body;

@@ -63,45 +63,61 @@ TEST(ServeLoad, ThirtyTwoClientsMixedRequests) {
                 break;
             }
             case 2: {  // completions
-                r = post(c, "/v1/completions", {{"prompt", "once " + std::to_string(seed)}, {"max_tokens", 6}, {"seed", seed}});
+                r = post(c, "/v1/completions",
+                         {{"prompt", "once " + std::to_string(seed)}, {"max_tokens", 6}, {"seed", seed}});
                 if (r && r->status == 200 && !json::parse(r->body)["choices"][0]["text"].is_string())
                     *failure = "incomplete completion";
                 break;
             }
             case 3: {  // image generation
-                r = post(c, "/v1/images/generations", {{"prompt", "cat " + std::to_string(seed)}, {"size", size}, {"seed", seed}});
+                r = post(c, "/v1/images/generations",
+                         {{"prompt", "cat " + std::to_string(seed)}, {"size", size}, {"seed", seed}});
                 if (r && r->status == 200) {
                     json j = json::parse(r->body, nullptr, false);
                     std::string png = unb64(j["data"][0]["b64_json"].get<std::string>());
-                    auto img = janus::decode_image(reinterpret_cast<const uint8_t*>(png.data()), png.size(), "load");
+                    auto img =
+                        janus::decode_image(reinterpret_cast<const uint8_t*>(png.data()), png.size(), "load");
                     if (img.width != S || img.height != S) *failure = "image of the wrong size";
                 }
                 break;
             }
             case 4: {  // vision
-                json b = {{"messages", json::array({{{"role", "user"},
-                                                     {"content", json::array({{{"type", "text"}, {"text", "what?"}},
-                                                                              {{"type", "image_url"}, {"image_url", {{"url", img_url}}}}})}}})},
+                json b = {{"messages",
+                           json::array({{{"role", "user"},
+                                         {"content", json::array({{{"type", "text"}, {"text", "what?"}},
+                                                                  {{"type", "image_url"},
+                                                                   {"image_url", {{"url", img_url}}}}})}}})},
                           {"max_tokens", 6}};
                 r = post(c, "/v1/chat/completions", b);
-                if (r && r->status == 200 && !json::parse(r->body)["choices"][0]["message"]["content"].is_string())
+                if (r && r->status == 200 &&
+                    !json::parse(r->body)["choices"][0]["message"]["content"].is_string())
                     *failure = "incomplete vision answer";
                 break;
             }
             default: {  // bad: malformed JSON / invalid base64 / wrong type
-                if (seed % 3 == 0) r = c.Post("/v1/chat/completions", "{\"messages\": [", "application/json");
+                if (seed % 3 == 0)
+                    r = c.Post("/v1/chat/completions", "{\"messages\": [", "application/json");
                 else if (seed % 3 == 1)
-                    r = post(c, "/v1/chat/completions",
-                             {{"messages", json::array({{{"role", "user"},
-                                                         {"content", json::array({{{"type", "image_url"},
-                                                                                  {"image_url", {{"url", "data:image/png;base64,!!"}}}}})}}})}});
-                else r = post(c, "/v1/images/generations", {{"prompt", 7}});
+                    r = post(
+                        c, "/v1/chat/completions",
+                        {{"messages",
+                          json::array(
+                              {{{"role", "user"},
+                                {"content",
+                                 json::array({{{"type", "image_url"},
+                                               {"image_url", {{"url", "data:image/png;base64,!!"}}}}})}}})}});
+                else
+                    r = post(c, "/v1/images/generations", {{"prompt", 7}});
                 if (r && r->status != 400) *failure = "bad request answered " + std::to_string(r->status);
-                if (!r) *failure = "bad kind " + std::to_string(seed % 3) + ": no response (" + httplib::to_string(r.error()) + ")";
+                if (!r)
+                    *failure = "bad kind " + std::to_string(seed % 3) + ": no response (" +
+                               httplib::to_string(r.error()) + ")";
                 return r ? r->status : -1;
             }
         }
-        if (!r) *failure = "kind " + std::to_string(kind) + ": no response (" + httplib::to_string(r.error()) + ")";
+        if (!r)
+            *failure =
+                "kind " + std::to_string(kind) + ": no response (" + httplib::to_string(r.error()) + ")";
         return r ? r->status : -1;
     };
 
@@ -126,14 +142,24 @@ TEST(ServeLoad, ThirtyTwoClientsMixedRequests) {
             auto c = srv.client();
             for (int i = 0; i < per_client; ++i) {
                 int n = t * per_client + i;
-                int kind = n % 10 < 3 ? 0 : n % 10 < 5 ? 1 : n % 10 < 6 ? 2 : n % 10 < 7 ? 3 : n % 10 < 8 ? 4 : 5;
+                int kind = n % 10 < 3   ? 0
+                           : n % 10 < 5 ? 1
+                           : n % 10 < 6 ? 2
+                           : n % 10 < 7 ? 3
+                           : n % 10 < 8 ? 4
+                                        : 5;
                 std::string f;
                 int st = run_one(*c, kind, n, &f);
-                if (st < 0) transport++;
-                else if (st >= 500) five++;
-                else if (st == 200) ok++;
-                else if (st == 400) bad400++;
-                else other++;
+                if (st < 0)
+                    transport++;
+                else if (st >= 500)
+                    five++;
+                else if (st == 200)
+                    ok++;
+                else if (st == 400)
+                    bad400++;
+                else
+                    other++;
                 if (!f.empty()) {
                     std::lock_guard<std::mutex> lk(fm);
                     failures.push_back(f);
@@ -145,11 +171,12 @@ TEST(ServeLoad, ThirtyTwoClientsMixedRequests) {
     json h = json::parse(srv.client()->Get("/health")->body);
     malloc_trim(0);
     const int64_t after = rss_bytes();
-    std::printf("[load] %d requests in %.1f s: %d ok, %d x 400, %d x 5xx, %d transport, %d other; "
-                "max text rows/step %d, max images/step %d; RSS %.1f -> %.1f MiB\n",
-                clients * per_client, secs, ok.load(), bad400.load(), five.load(), transport.load(), other.load(),
-                h["max_text_rows_in_step"].get<int>(), h["max_images_in_step"].get<int>(), base / 1048576.0,
-                after / 1048576.0);
+    std::printf(
+        "[load] %d requests in %.1f s: %d ok, %d x 400, %d x 5xx, %d transport, %d other; "
+        "max text rows/step %d, max images/step %d; RSS %.1f -> %.1f MiB\n",
+        clients * per_client, secs, ok.load(), bad400.load(), five.load(), transport.load(), other.load(),
+        h["max_text_rows_in_step"].get<int>(), h["max_images_in_step"].get<int>(), base / 1048576.0,
+        after / 1048576.0);
     EXPECT_EQ(five.load(), 0);
     EXPECT_EQ(transport.load(), 0);
     EXPECT_EQ(other.load(), 0);

@@ -162,7 +162,8 @@ TEST_F(ServeRoutes, CompletionsStreamAgreesWithNonStream) {
     ASSERT_FALSE(ev.empty());
     EXPECT_EQ(ev.back(), "[DONE]");
     std::string text;
-    for (size_t i = 0; i + 1 < ev.size(); ++i) text += json::parse(ev[i])["choices"][0]["text"].get<std::string>();
+    for (size_t i = 0; i + 1 < ev.size(); ++i)
+        text += json::parse(ev[i])["choices"][0]["text"].get<std::string>();
     EXPECT_EQ(text, j["choices"][0]["text"]);
     // sampled with a seed: reproducible
     json sb = {{"prompt", "Once upon a time"}, {"max_tokens", 10}, {"temperature", 1.0}, {"seed", 42}};
@@ -174,11 +175,13 @@ TEST_F(ServeRoutes, CompletionsStreamAgreesWithNonStream) {
 TEST_F(ServeRoutes, VisionMatchesUnderstander) {
     auto c = srv_->client();
     std::string url = "data:image/png;base64," + b64(png_bytes(40, 30, 3));
-    json b = {{"messages", json::array({{{"role", "user"},
-                                         {"content", json::array({{{"type", "text"}, {"text", "What is this?"}},
-                                                                  {{"type", "image_url"}, {"image_url", {{"url", url}}}}})}}})},
-              {"temperature", 0},
-              {"max_tokens", 24}};
+    json b = {
+        {"messages",
+         json::array({{{"role", "user"},
+                       {"content", json::array({{{"type", "text"}, {"text", "What is this?"}},
+                                                {{"type", "image_url"}, {"image_url", {{"url", url}}}}})}}})},
+        {"temperature", 0},
+        {"max_tokens", 24}};
     auto r = post(*c, "/v1/chat/completions", b);
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
@@ -203,7 +206,8 @@ TEST_F(ServeRoutes, VisionMatchesUnderstander) {
     std::string text;
     for (size_t i = 0; i + 1 < ev.size(); ++i) {
         json e = json::parse(ev[i]);
-        if (e["choices"][0]["delta"].contains("content")) text += e["choices"][0]["delta"]["content"].get<std::string>();
+        if (e["choices"][0]["delta"].contains("content"))
+            text += e["choices"][0]["delta"]["content"].get<std::string>();
     }
     EXPECT_EQ(text, ref.text);
 }
@@ -214,7 +218,7 @@ TEST_F(ServeRoutes, ImagesMatchImageGeneratorB64AndUrl) {
     const int S = h["image_size"];
     ASSERT_GT(S, 0);
     const std::string size = std::to_string(S) + "x" + std::to_string(S);
-    json b = {{"prompt", "a red fox"}, {"n", 2}, {"size", size}, {"seed", 7}, {"cfg", 4.0},
+    json b = {{"prompt", "a red fox"},        {"n", 2}, {"size", size}, {"seed", 7}, {"cfg", 4.0},
               {"response_format", "b64_json"}};
     auto r = post(*c, "/v1/images/generations", b);
     ASSERT_TRUE(r);
@@ -266,9 +270,10 @@ TEST_F(ServeRoutes, ImagesMatchImageGeneratorB64AndUrl) {
 
 TEST_F(ServeRoutes, OutputRouteHasNoPathTraversal) {
     auto c = srv_->client();
-    for (const char* p : {"/v1/images/files/../../../../etc/passwd", "/v1/images/files/..%2F..%2Fetc%2Fpasswd",
-                          "/v1/images/files/%2e%2e/%2e%2e/etc/passwd.png", "/v1/images/files/nothere.png",
-                          "/v1/images/files/a/../../x.png"}) {
+    for (const char* p :
+         {"/v1/images/files/../../../../etc/passwd", "/v1/images/files/..%2F..%2Fetc%2Fpasswd",
+          "/v1/images/files/%2e%2e/%2e%2e/etc/passwd.png", "/v1/images/files/nothere.png",
+          "/v1/images/files/a/../../x.png"}) {
         auto r = c->Get(p);
         ASSERT_TRUE(r) << p;
         EXPECT_EQ(r->status, 404) << p << ": " << r->body;
@@ -322,19 +327,26 @@ TEST_F(ServeRoutes, BadInputsGetTheRight4xxAndServerKeepsServing) {
     auto um = post(*c, "/v1/chat/completions", b);
     expect_error(um, 404, "unknown model");
     EXPECT_EQ(json::parse(um->body)["error"]["code"], "model_not_found");
-    expect_error(post(*c, "/v1/images/generations", {{"prompt", "x"}, {"model", "dall-e-3"}}), 404, "unknown image model");
+    expect_error(post(*c, "/v1/images/generations", {{"prompt", "x"}, {"model", "dall-e-3"}}), 404,
+                 "unknown image model");
     expect_error(post(*c, "/v1/images/generations", {{"prompt", ""}}), 400, "empty prompt");
     expect_error(post(*c, "/v1/images/generations", {{"prompt", "x"}, {"n", 99}}), 400, "n too large");
-    expect_error(post(*c, "/v1/images/generations", {{"prompt", "x"}, {"response_format", "jpeg"}}), 400, "format");
+    expect_error(post(*c, "/v1/images/generations", {{"prompt", "x"}, {"response_format", "jpeg"}}), 400,
+                 "format");
     expect_error(post(*c, "/v1/completions", {{"prompt", 3}}), 400, "prompt number");
 
     auto img_msg = [&](const std::string& url) {
-        return json{{"messages", json::array({{{"role", "user"},
-                                               {"content", json::array({{{"type", "text"}, {"text", "?"}},
-                                                                        {{"type", "image_url"}, {"image_url", {{"url", url}}}}})}}})}};
+        return json{
+            {"messages",
+             json::array(
+                 {{{"role", "user"},
+                   {"content", json::array({{{"type", "text"}, {"text", "?"}},
+                                            {{"type", "image_url"}, {"image_url", {{"url", url}}}}})}}})}};
     };
-    expect_error(post(*c, "/v1/chat/completions", img_msg("data:image/png;base64,@@@not-base64@@@")), 400, "invalid base64");
-    expect_error(post(*c, "/v1/chat/completions", img_msg("data:image/png;base64," + b64("this is not an image at all"))),
+    expect_error(post(*c, "/v1/chat/completions", img_msg("data:image/png;base64,@@@not-base64@@@")), 400,
+                 "invalid base64");
+    expect_error(post(*c, "/v1/chat/completions",
+                      img_msg("data:image/png;base64," + b64("this is not an image at all"))),
                  400, "undecodable image");
     auto remote = post(*c, "/v1/chat/completions", img_msg("https://example.com/cat.png"));
     expect_error(remote, 400, "remote URL");
@@ -342,8 +354,8 @@ TEST_F(ServeRoutes, BadInputsGetTheRight4xxAndServerKeepsServing) {
     // Over the pixel limit (16M default here would pass; a 5000x4000 header is enough to refuse
     // before decoding with a smaller limit in ServeLimits) — truncated PNG:
     std::string png = png_bytes(20, 20);
-    expect_error(post(*c, "/v1/chat/completions", img_msg("data:image/png;base64," + b64(png.substr(0, 40)))), 400,
-                 "truncated PNG");
+    expect_error(post(*c, "/v1/chat/completions", img_msg("data:image/png;base64," + b64(png.substr(0, 40)))),
+                 400, "truncated PNG");
 
     // Body over --max-body (1 MiB in these tests): 413.
     std::string huge = "{\"prompt\": \"" + std::string(2 << 20, 'a') + "\"}";
