@@ -1,5 +1,5 @@
 // Chooses the attention kernel for this CPU: the AVX-512 key-major group kernel, else the AVX2+FMA
-// row kernel, else the scalar one.
+// row kernel, else the scalar one; the tiled flash kernel for long non-causal problems on AVX-512.
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/cpu_features.h"
 
@@ -13,6 +13,11 @@ AttentionRowFn attention_row_kernel(DType ktype, DType vtype) {
 
 AttentionGroupFn attention_group_kernel(DType ktype, DType vtype) {
     if (best_isa() >= IsaLevel::avx512) return attention_group_kernel_avx512(ktype, vtype);
+    return nullptr;
+}
+
+AttentionFlashFn attention_flash_kernel() {
+    if (best_isa() >= IsaLevel::avx512) return attention_flash_kernel_avx512();
     return nullptr;
 }
 

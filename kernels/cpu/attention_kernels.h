@@ -24,9 +24,17 @@ using AttentionRowFn = void (*)(const AttentionArgs& a, int64_t i, int64_t h, fl
 // nh·(Tk + Dh + 1) floats, nh = (hk1 − hk0)·(H / Hkv). Same results as the row kernel per head.
 using AttentionGroupFn = void (*)(const AttentionArgs& a, int64_t i, int64_t hk0, int64_t hk1, float* scratch);
 
+// Tiled (flash-style) kernel for long non-causal problems: query rows [i0, i0 + nr), nr <= 4, of head h
+// against f32 K/V of h's kv head pre-packed as kt[Dh][Tkp] (transposed) and vp[Tkp][Dhp], Tkp / Dhp =
+// Tk / Dh rounded up to 16, zero padded; scratch holds 4·Dhp + 256 floats. See attention_flash_avx512.cpp.
+using AttentionFlashFn = void (*)(const AttentionArgs& a, const float* kt, const float* vp, int64_t i0, int64_t nr,
+                                  int64_t h, float* scratch);
+
 AttentionRowFn attention_row_kernel(DType ktype, DType vtype);  // best for this CPU
 AttentionGroupFn attention_group_kernel(DType ktype, DType vtype);  // nullptr if this CPU has none
 AttentionGroupFn attention_group_kernel_avx512(DType ktype, DType vtype);
+AttentionFlashFn attention_flash_kernel();  // nullptr if this CPU has none (AVX-512 only)
+AttentionFlashFn attention_flash_kernel_avx512();
 AttentionRowFn attention_row_scalar_kernel();                   // portable fallback
 AttentionRowFn attention_row_kernel_avx2(DType ktype, DType vtype);
 

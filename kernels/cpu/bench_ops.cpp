@@ -5,6 +5,7 @@
 // cycled so every GEMV reads from DRAM (as in decode, where a step streams the whole model), not from
 // the 32 MiB L3. Everything is touched and warmed up before timing (VMs here reclaim idle pages);
 // times are medians over at least 5 calls and `min_seconds`.
+#include <cmath>
 #include <time.h>
 #include <unistd.h>
 
@@ -207,21 +208,24 @@ struct Bench {
     }
 
     void attention() {
-        struct A { int64_t Tq, Tk, causal; const char* label; };
-        std::vector<A> cases = {{1, 1024, 1023, "decode Tk=1024"}, {1, 4096, 4095, "decode Tk=4096"},
-                                {576, 576, 0, "prefill T=576 causal"}};
-        if (opt.quick) cases = {{1, 1024, 1023, "decode Tk=1024"}};
-        const int64_t H = 16, Dh = 128;
+        struct A { int64_t Tq, Tk, causal, H, Dh; DType kv; const char* label; };
+        std::vector<A> cases = {{1, 1024, 1023, 16, 128, DType::bf16, "decode Tk=1024, H=16 Dh=128 bf16 kv"},
+                                {1, 4096, 4095, 16, 128, DType::bf16, "decode Tk=4096, H=16 Dh=128 bf16 kv"},
+                                {576, 576, 0, 16, 128, DType::bf16, "prefill T=576 causal, H=16 Dh=128 bf16 kv"},
+                                {576, 576, -1, 16, 64, DType::f32, "SigLIP T=576 non-causal, H=16 Dh=64 f32"},
+                                {576, 576, -1, 1, 512, DType::f32, "VQ T=576 non-causal, H=1 Dh=512 f32"}};
+        if (opt.quick) cases.resize(1);
         for (const A& a : cases) {
-            Tensor q = be.alloc(DType::f32, {a.Tq, H, Dh}), o = be.alloc(DType::f32, {a.Tq, H, Dh});
-            Tensor k = be.alloc(DType::bf16, {a.Tk, H, Dh}), v = be.alloc(DType::bf16, {a.Tk, H, Dh});
+            Tensor q = be.alloc(DType::f32, {a.Tq, a.H, a.Dh}), o = be.alloc(DType::f32, {a.Tq, a.H, a.Dh});
+            Tensor k = be.alloc(a.kv, {a.Tk, a.H, a.Dh}), v = be.alloc(a.kv, {a.Tk, a.H, a.Dh});
             fill_pattern(q, 1);
             fill_pattern(k, 2);
             fill_pattern(v, 3);
-            double t = time_median([&](int) { be.attention(o, q, k, v, 0.088f, a.causal); }, opt.min_seconds);
+            const float sc = float(1.0 / std::sqrt(double(a.Dh)));
+            double t = time_median([&](int) { be.attention(o, q, k, v, sc, a.causal); }, opt.min_seconds);
             double pairs = a.causal == 0 ? double(a.Tq) * double(a.Tq + 1) / 2 : double(a.Tq) * double(a.Tk);
-            double flops = 4.0 * pairs * double(H * Dh);
-            BenchOpsRow r{"attention", std::string(a.label) + ", H=16 Dh=128 bf16 kv", t * 1e3,
+            double flops = 4.0 * pairs * double(a.H * a.Dh);
+            BenchOpsRow r{"attention", a.label, t * 1e3,
                           a.Tq == 1 ? double(k.nbytes() + v.nbytes()) / t / 1e9 : 0, flops / t / 1e9, 0, 0, 0};
             rep.rows.push_back(r);
             log(r);

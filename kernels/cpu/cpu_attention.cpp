@@ -4,6 +4,8 @@
 // AVX-512: one task per (query, group of kv heads), reading the cache key-major; otherwise one task
 // per (query, head). Either way each head's arithmetic is fixed, whatever the thread count.
 // attention_multi runs several such problems (one per sequence of a batch) in one pool dispatch.
+// Non-causal problems with >= 32 query rows (vision encoders) use the AVX-512 tiled flash kernel
+// instead: one task per (head, 4 query rows), online softmax over blocks of 64 keys.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -54,6 +56,9 @@ AttentionArgs attention_args(const std::string& name, const Tensor& out, const T
     return a;
 }
 
+// Non-causal problems with at least this many query rows use the tiled (flash) kernel where present.
+constexpr int64_t kFlashMinRows = 32;
+
 // Per-thread scratch, grown on demand (kernels fully overwrite what they read).
 float* scratch_floats(size_t n) {
     thread_local std::vector<float> buf;
@@ -68,7 +73,43 @@ float* scratch_floats(size_t n) {
 // are numbered problem after problem and located by binary search over the prefix counts. G depends
 // only on the total row count and the thread count, and per-head results do not depend on G, so the
 // output is bitwise the same for any thread count and any batching of the same problems.
-void CpuBackend::attention_all(const std::vector<AttentionArgs>& probs) {
+// Long non-causal problem (vision encoders) with the tiled flash kernel: K/V of every kv head packed
+// to f32 (K transposed) in one dispatch, then one item per (head, block of 4 query rows).
+void CpuBackend::attention_flash(const AttentionArgs& a, AttentionFlashFn fn) {
+    const int64_t Tkp = (a.Tk + 15) / 16 * 16, Dhp = (a.Dh + 15) / 16 * 16, per_head = a.Dh * Tkp + Tkp * Dhp;
+    std::vector<float> packed(size_t(a.Hkv * per_head), 0.0f);
+    pool_.parallel_for(a.Hkv * a.Tk, 16, [&](int64_t b, int64_t e) {
+        std::vector<float> row(size_t(a.Dh));
+        for (int64_t t = b; t < e; t++) {
+            const int64_t hk = t / a.Tk, j = t % a.Tk;
+            float* kt = packed.data() + hk * per_head;
+            float* vp = kt + a.Dh * Tkp;
+            load_f32(a.k, a.ktype, (j * a.Hkv + hk) * a.Dh, a.Dh, row.data());
+            for (int64_t d = 0; d < a.Dh; d++) kt[d * Tkp + j] = row[size_t(d)];
+            load_f32(a.v, a.vtype, (j * a.Hkv + hk) * a.Dh, a.Dh, vp + j * Dhp);
+        }
+    });
+    const int64_t blocks = (a.Tq + 3) / 4, rep = a.H / a.Hkv;
+    pool_.parallel_for(a.H * blocks, 1, [&](int64_t b, int64_t e) {
+        float* buf = scratch_floats(size_t(4 * Dhp + 256));
+        for (int64_t t = b; t < e; t++) {
+            const int64_t h = t / blocks, i0 = t % blocks * 4;
+            const float* kt = packed.data() + h / rep * per_head;
+            fn(a, kt, kt + a.Dh * Tkp, i0, std::min<int64_t>(4, a.Tq - i0), h, buf);
+        }
+    });
+}
+
+void CpuBackend::attention_all(const std::vector<AttentionArgs>& all) {
+    // Long non-causal problems take the tiled kernel (a per-problem choice, so attention_multi still
+    // matches attention() entry by entry); the rest share one dispatch below.
+    std::vector<AttentionArgs> probs;
+    probs.reserve(all.size());
+    for (const AttentionArgs& a : all) {
+        AttentionFlashFn ffn = a.causal_start < 0 && a.Tq >= kFlashMinRows ? attention_flash_kernel() : nullptr;
+        if (ffn) attention_flash(a, ffn);
+        else probs.push_back(a);
+    }
     const size_t n = probs.size();
     if (n == 0) return;
     const int64_t threads = pool_.size();

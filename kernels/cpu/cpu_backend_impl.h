@@ -58,6 +58,8 @@ public:
 
 private:
     void attention_all(const std::vector<AttentionArgs>& probs);  // cpu_attention.cpp
+    void attention_flash(const AttentionArgs& a, void (*fn)(const AttentionArgs&, const float*, const float*, int64_t,
+                                                            int64_t, int64_t, float*));
     void binary(const char* op, const Tensor& y, const Tensor& a, const Tensor& b, bool is_mul);
     void conv3x3_direct(Conv3x3RowFn fn, const Tensor& y, const Tensor& x, const std::vector<float>& wf,
                         const std::vector<float>& bias, int64_t Co, int64_t Ci, int64_t H, int64_t W);

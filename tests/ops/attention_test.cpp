@@ -1,7 +1,8 @@
 // Op table cases: attention out[Tq, H, Dh] = softmax(q·kᵀ·scale + mask)·v over a KV cache
 // k/v[Tk, Hkv, Dh] in f32/bf16/f16 — causal decode (Tq = 1), causal chunks with causal_start > 0 and
 // Tq > 1, GQA (H / Hkv = 4), a cache longer than the causal window (trailing keys must be ignored),
-// and full non-causal attention (SigLIP's head dim 72); attention_multi over batches of sequences
+// and full non-causal attention (SigLIP's head dim 72; long ones, >= 32 rows, as in SigLIP/VQ, with key,
+// row and head-dim tails); attention_multi over batches of sequences
 // (views of one stacked cache, mixed lengths/starts), also bitwise vs attention(). Reference: float64 softmax and sums over the
 // stored k/v values. Tolerance 1e-5 absolute + 1e-4 relative (f32 scores, exp and sums).
 #include "op_test.h"
@@ -110,6 +111,10 @@ bool register_attention_cases() {
         {"cache_longer_than_window", 4, 20, 2, 2, 16, 3},
         {"noncausal_Dh72", 10, 10, 4, 4, 72, -1},
         {"noncausal_cross_Tq3_Tk40", 3, 40, 2, 1, 24, -1},
+        // >= 32 query rows, non-causal: the CPU's tiled flash kernel (key/row/head-dim tails)
+        {"noncausal_long_Tq100_gqa_Dh72", 100, 100, 4, 2, 72, -1},
+        {"noncausal_long_Tq70_Tk130", 70, 130, 2, 2, 64, -1},
+        {"noncausal_long_Dh512_one_head", 33, 67, 1, 1, 512, -1},
     };
     for (const A& a : cases)
         for (DType t : {DType::f32, DType::bf16, DType::f16}) {
