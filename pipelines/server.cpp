@@ -201,7 +201,8 @@ int serve_until_signal(const ServerOptions& options) {
     int port = server->start();
     std::fprintf(stderr, "janus serve: %s on http://%s:%d/v1 (Ctrl-C or SIGTERM to stop)\n",
                  server->model_id().c_str(), options.host.c_str(), port);
-    if (options.api_key.empty() && options.host != "127.0.0.1" && options.host != "localhost")
+    if (!options.log && options.api_key.empty() && options.host != "127.0.0.1" &&
+        options.host != "localhost" && options.host != "::1")
         std::fprintf(stderr, "janus serve: warning: no --api-key while listening on %s\n",
                      options.host.c_str());
     int sig = 0;
