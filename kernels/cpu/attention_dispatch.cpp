@@ -1,5 +1,6 @@
 // Chooses the attention kernel for this CPU: the AVX-512 key-major group kernel, else the AVX2+FMA
-// row kernel, else the scalar one; the tiled flash kernel for long non-causal problems on AVX-512.
+// row kernel, else the scalar one; the tiled flash kernel for long non-causal problems
+// (AVX-512, else AVX2).
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/cpu_features.h"
 
@@ -18,6 +19,7 @@ AttentionGroupFn attention_group_kernel(DType ktype, DType vtype) {
 
 AttentionFlashFn attention_flash_kernel() {
     if (best_isa() >= IsaLevel::avx512) return attention_flash_kernel_avx512();
+    if (best_isa() >= IsaLevel::avx2) return attention_flash_kernel_avx2();
     return nullptr;
 }
 

@@ -33,8 +33,9 @@ using AttentionFlashFn = void (*)(const AttentionArgs& a, const float* kt, const
 AttentionRowFn attention_row_kernel(DType ktype, DType vtype);  // best for this CPU
 AttentionGroupFn attention_group_kernel(DType ktype, DType vtype);  // nullptr if this CPU has none
 AttentionGroupFn attention_group_kernel_avx512(DType ktype, DType vtype);
-AttentionFlashFn attention_flash_kernel();  // nullptr if this CPU has none (AVX-512 only)
+AttentionFlashFn attention_flash_kernel();  // nullptr if this CPU has none (needs AVX2+FMA)
 AttentionFlashFn attention_flash_kernel_avx512();
+AttentionFlashFn attention_flash_kernel_avx2();
 AttentionRowFn attention_row_scalar_kernel();                   // portable fallback
 AttentionRowFn attention_row_kernel_avx2(DType ktype, DType vtype);
 

@@ -4,7 +4,7 @@
 // AVX-512: one task per (query, group of kv heads), reading the cache key-major; otherwise one task
 // per (query, head). Either way each head's arithmetic is fixed, whatever the thread count.
 // attention_multi runs several such problems (one per sequence of a batch) in one pool dispatch.
-// Non-causal problems with >= 32 query rows (vision encoders) use the AVX-512 tiled flash kernel
+// Non-causal problems with >= 32 query rows (vision encoders) use the tiled flash kernel (AVX-512/AVX2)
 // instead: one task per (head, 4 query rows), online softmax over blocks of 64 keys.
 #include <algorithm>
 #include <cmath>
