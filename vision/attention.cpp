@@ -1,4 +1,5 @@
-// GemmAttention: full attention as per-head GEMM + softmax + GEMM (see attention.h).
+// GemmAttention: full attention — Backend::attention on the CPU, per-head GEMM + softmax + GEMM
+// elsewhere (see attention.h).
 #include "vision/attention.h"
 
 #include <vector>
@@ -48,6 +49,10 @@ void GemmAttention::forward(const Tensor& out, const Tensor& q, const Tensor& k,
     if (q.ndim() != 3 || !(k.shape() == q.shape()) || !(v.shape() == q.shape()) || !(out.shape() == q.shape()))
         throw Error("GemmAttention: q, k, v and out must all be [T, H, Dh], got " + q.shape().str() + ", " +
                     k.shape().str() + ", " + v.shape().str() + ", " + out.shape().str());
+    if (be.device().kind == DeviceKind::cpu) {  // the CPU's fused tiled kernel (see attention.h)
+        be.attention(out, q, k, v, scale, -1);
+        return;
+    }
     const int64_t T = q.dim(0), H = q.dim(1), Dh = q.dim(2);
     Tensor qh = q, kh = k;
     if (H > 1) {

@@ -1,11 +1,13 @@
-// Full (non-causal) multi-head attention for the vision encoders, built from GEMMs:
-//   per head h: S = (Q_h · K_hᵀ) · scale [T, T];  softmax over rows;  O_h = S · V_h [T, Dh]
-// with q/k/v/out [T, H, Dh] f32 token-major (as Backend::attention takes them). Heads are gathered
-// to head-major [H, T, Dh] (and V to [H, Dh, T]) with Backend::embedding row gathers, so every step is a
-// Backend op and it runs on any backend. Same maths and order as the reference's eager attention
-// (matmul, scale, f32 softmax, matmul). Used because at T = 576 the GEMM path is several times faster
-// than the op table's general attention kernel on the CPU (see BENCHMARKS.md, Vision).
-// Workspace: q/k/v/o head-major copies (4·T·H·Dh) + one [T, T] score matrix.
+// Full (non-causal) multi-head attention for the vision encoders, q/k/v/out [T, H, Dh] f32
+// token-major (as Backend::attention takes them).
+// - CPU backend: Backend::attention itself — its tiled flash kernel (online softmax over key blocks,
+//   kernels/cpu/attention_flash_*.cpp) is 2–4× faster than the GEMM path below at T = 576 (see
+//   BENCHMARKS.md, Vision) and needs no T×T score matrix.
+// - Other backends: built from GEMMs, per head h: S = (Q_h · K_hᵀ) · scale [T, T]; softmax over rows;
+//   O_h = S · V_h [T, Dh]. Heads are gathered to head-major [H, T, Dh] (and V to [H, Dh, T]) with
+//   Backend::embedding row gathers, so every step is a Backend op. Same maths and order as the
+//   reference's eager attention (matmul, scale, f32 softmax, matmul).
+//   Workspace: q/k/v/o head-major copies (4·T·H·Dh) + one [T, T] score matrix.
 #pragma once
 #include <map>
 #include <string>
