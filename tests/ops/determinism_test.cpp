@@ -88,6 +88,19 @@ TEST(CpuDeterminism, AttentionMultiBatch) {
         "attention_multi");
 }
 
+TEST(CpuDeterminism, AttentionLongNonCausal) {
+    // >= 32 rows, non-causal: the tiled flash kernel, one item per (head, 4 rows).
+    expect_same_for_thread_counts(
+        [](Backend& be) {
+            std::vector<float> q = uniform(45 * 4 * 40, 34), k = uniform(70 * 2 * 40, 35), v = uniform(70 * 2 * 40, 36);
+            Tensor tq = host_tensor(DType::f32, {45, 4, 40}, q), tk = host_tensor(DType::f32, {70, 2, 40}, k);
+            Tensor tv = host_tensor(DType::bf16, {70, 2, 40}, v), to = Tensor::empty(DType::f32, {45, 4, 40});
+            be.attention(to, tq, tk, tv, 0.15f, -1);
+            return to.to_f32_vector();
+        },
+        "attention long non-causal");
+}
+
 TEST(CpuDeterminism, Conv2d) {
     expect_same_for_thread_counts(
         [](Backend& be) {
