@@ -15,6 +15,9 @@
 
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
+#ifdef __clang__  // clang ignores GCC target pragmas: same features per function
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#endif
 
 #include "kernels/cpu/simd_math_avx2.h"
 
@@ -119,4 +122,7 @@ AttentionFlashFn attention_flash_kernel_avx2() { return flash_rows; }
 
 }  // namespace janus::cpu
 
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options

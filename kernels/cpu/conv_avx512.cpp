@@ -10,6 +10,9 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 false positives in masked intrinsics
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma")
+#ifdef __clang__  // clang ignores GCC target pragmas: same features per function
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))), apply_to = function)
+#endif
 
 #include <immintrin.h>
 
@@ -82,4 +85,7 @@ Conv3x3RowFn conv3x3_row_kernel_avx512() { return row_kernel; }
 }  // namespace janus::cpu
 
 #pragma GCC diagnostic pop
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options

@@ -8,6 +8,9 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 false positives in masked intrinsics
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,f16c")
+#ifdef __clang__  // clang ignores GCC target pragmas: same features per function
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c"))), apply_to = function)
+#endif
 
 #include <immintrin.h>
 
@@ -76,4 +79,7 @@ const ConvertKernels* convert_kernels_avx512() { return &kAvx512; }
 }  // namespace janus::cpu
 
 #pragma GCC diagnostic pop
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options

@@ -4,6 +4,9 @@
 
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#ifdef __clang__  // clang ignores GCC target pragmas: same features per function
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#endif
 
 #include "kernels/cpu/simd_math_avx2.h"
 
@@ -51,4 +54,7 @@ const ElementwiseKernels* elementwise_kernels_avx2() { return &kAvx2; }
 
 }  // namespace janus::cpu
 
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options

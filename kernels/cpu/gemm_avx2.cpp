@@ -11,6 +11,9 @@
 
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
+#ifdef __clang__  // clang ignores GCC target pragmas: same features per function
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#endif
 
 namespace janus::cpu {
 
@@ -137,4 +140,7 @@ GemmKernel gemm_kernel_avx2(DType btype) {
 
 }  // namespace janus::cpu
 
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options

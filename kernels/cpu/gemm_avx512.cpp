@@ -18,6 +18,9 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 false positives inside _mm512_cvtepu16_epi32
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")
+#ifdef __clang__  // clang ignores GCC target pragmas: same features per function
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c"))), apply_to = function)
+#endif
 
 namespace janus::cpu {
 
@@ -191,4 +194,7 @@ GemmKernel gemm_kernel_avx512(DType btype) {
 }  // namespace janus::cpu
 
 #pragma GCC diagnostic pop
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options
