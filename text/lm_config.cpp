@@ -1,10 +1,13 @@
-// LmConfig parsing with transformers' LlamaConfig / Qwen2Config defaults (see text/lm_config.h).
+// LmConfig from io::parse_language_config (the one config.json parser, transformers' LlamaConfig /
+// Qwen2Config defaults) plus the checks of what the decoder supports (see text/lm_config.h).
 #include "text/lm_config.h"
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "janus/error.h"
+#include "kernels/io/model_config.h"
 
 namespace janus {
 
@@ -15,95 +18,70 @@ const std::vector<std::string>& LmConfig::supported_architectures() {
     return a;
 }
 
-namespace {
-template <class T>
-T get_or(const nlohmann::json& j, const char* key, T def, const std::string& source) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return def;
-    try {
-        return it->get<T>();
-    } catch (const std::exception& e) {
-        throw Error(source + ": key '" + key + "' has the wrong type (" + it->dump() + ")");
-    }
-}
-}  // namespace
-
 LmConfig LmConfig::from_json(const nlohmann::json& j, const std::string& arch, const std::string& source) {
-    if (!j.is_object()) throw Error(source + ": expected a JSON object for the language-model config");
-    LmConfig c;
-    c.architecture = arch;
-    const bool qwen = arch == "Qwen2ForCausalLM";
-    if (!qwen && arch != "LlamaForCausalLM") {
+    if (arch != "LlamaForCausalLM" && arch != "Qwen2ForCausalLM") {
         std::string list;
         for (auto& s : supported_architectures()) list += (list.empty() ? "" : ", ") + s;
         throw Error(source + ": unsupported architecture '" + arch + "' (supported: " + list + ")");
     }
-    // transformers defaults (LlamaConfig / Qwen2Config).
-    c.vocab_size = get_or<int64_t>(j, "vocab_size", qwen ? 151936 : 32000, source);
-    c.hidden = get_or<int64_t>(j, "hidden_size", 4096, source);
-    c.intermediate = get_or<int64_t>(j, "intermediate_size", qwen ? 22016 : 11008, source);
-    c.layers = get_or<int64_t>(j, "num_hidden_layers", 32, source);
-    c.heads = get_or<int64_t>(j, "num_attention_heads", 32, source);
-    c.kv_heads = get_or<int64_t>(j, "num_key_value_heads", c.heads, source);
-    c.max_position = get_or<int64_t>(j, "max_position_embeddings", qwen ? 32768 : 2048, source);
-    c.rms_eps = float(get_or<double>(j, "rms_norm_eps", 1e-6, source));
-    c.rope_theta = float(get_or<double>(j, "rope_theta", 10000.0, source));
-    c.tie_embeddings = get_or<bool>(j, "tie_word_embeddings", false, source);
-    c.hidden_act = get_or<std::string>(j, "hidden_act", "silu", source);
-    c.torch_dtype = get_or<std::string>(j, "torch_dtype", "", source);
-    if (c.torch_dtype.empty()) c.torch_dtype = get_or<std::string>(j, "dtype", "", source);
-    if (qwen) {
-        c.qkv_bias = true;
-        if (get_or<bool>(j, "use_sliding_window", false, source))
-            throw Error(source + ": use_sliding_window=true is not supported (Qwen2 sliding-window "
-                                 "attention); set it to false in config.json to run with full attention");
-    } else {
-        bool ab = get_or<bool>(j, "attention_bias", false, source);
-        c.qkv_bias = c.o_bias = ab;
-        c.mlp_bias = get_or<bool>(j, "mlp_bias", false, source);
-    }
-    if (c.heads <= 0 || c.kv_heads <= 0 || c.hidden <= 0 || c.layers <= 0 || c.vocab_size <= 0 ||
-        c.intermediate <= 0)
-        throw Error(source + ": sizes must be positive (hidden_size, num_hidden_layers, num_attention_heads, ...)");
-    if (c.heads % c.kv_heads != 0)
-        throw Error(source + ": num_attention_heads (" + std::to_string(c.heads) +
-                    ") must be a multiple of num_key_value_heads (" + std::to_string(c.kv_heads) + ")");
-    int64_t hd_default = c.hidden / c.heads;
-    c.head_dim = get_or<int64_t>(j, "head_dim", hd_default, source);
-    if (c.head_dim <= 0 || c.head_dim % 2 != 0)
-        throw Error(source + ": head_dim must be a positive even number, got " + std::to_string(c.head_dim));
+    return from_language_config(io::parse_language_config(j, arch == "Qwen2ForCausalLM" ? "qwen2" : "llama", source),
+                                source);
+}
+
+namespace {
+int32_t token_id(int64_t v, const char* key, const std::string& source) {
+    if (v < 0 || v > INT32_MAX)
+        throw Error(source + ": " + key + " " + std::to_string(v) + " is not a valid token id — fix config.json");
+    return int32_t(v);
+}
+}  // namespace
+
+LmConfig LmConfig::from_language_config(const io::LanguageConfig& l, const std::string& source) {
+    const bool qwen = l.model_type == "qwen2";
+    LmConfig c;
+    c.architecture = qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM";
+    c.vocab_size = l.vocab_size;
+    c.hidden = l.hidden_size;
+    c.intermediate = l.intermediate_size;
+    c.layers = l.num_hidden_layers;
+    c.heads = l.num_attention_heads;
+    c.kv_heads = l.num_key_value_heads;
+    c.head_dim = l.head_dim;
+    c.max_position = l.max_position_embeddings;
+    c.rms_eps = float(l.rms_norm_eps);
+    c.rope_theta = float(l.rope_theta);
+    c.tie_embeddings = l.tie_word_embeddings;
+    c.qkv_bias = l.qkv_bias();
+    c.o_bias = l.o_bias();
+    c.mlp_bias = l.mlp_bias;
+    c.hidden_act = l.hidden_act;
+    c.torch_dtype = l.torch_dtype;
+    if (l.eos_token_id_declared)
+        for (int64_t e : l.eos_token_ids) c.eos_ids.push_back(token_id(e, "eos_token_id", source));
+    if (l.bos_token_id_declared && l.bos_token_id) c.bos_id = token_id(*l.bos_token_id, "bos_token_id", source);
+
+    // What the decoder can run (parse_language_config already checked sizes and the head ratio).
+    if (l.use_sliding_window)
+        throw Error(source + ": use_sliding_window=true is not supported (Qwen2 sliding-window "
+                             "attention); set it to false in config.json to run with full attention");
+    if (c.head_dim % 2 != 0)
+        throw Error(source + ": head_dim must be a positive even number (rotary pairs), got " +
+                    std::to_string(c.head_dim));
     if (c.hidden_act != "silu")
         throw Error(source + ": hidden_act '" + c.hidden_act + "' is not supported (only silu)");
-    if (j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {
-        const auto& e = j["eos_token_id"];
-        if (e.is_array())
-            for (auto& x : e) c.eos_ids.push_back(x.get<int32_t>());
-        else if (e.is_number_integer())
-            c.eos_ids.push_back(e.get<int32_t>());
-    }
-    c.bos_id = get_or<int32_t>(j, "bos_token_id", -1, source);
-
-    if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
-        const auto& r = j["rope_scaling"];
-        std::string type = get_or<std::string>(r, "rope_type", "", source);
-        if (type.empty()) type = get_or<std::string>(r, "type", "", source);
-        if (type == "default" || type.empty()) {
-            // nothing
-        } else if (type == "linear" || type == "llama3") {
-            c.rope_scaling.type = type;
-            c.rope_scaling.factor = float(get_or<double>(r, "factor", 1.0, source));
-            if (type == "llama3") {
-                c.rope_scaling.low_freq_factor = float(get_or<double>(r, "low_freq_factor", 1.0, source));
-                c.rope_scaling.high_freq_factor = float(get_or<double>(r, "high_freq_factor", 4.0, source));
-                c.rope_scaling.original_max_position =
-                    get_or<int64_t>(r, "original_max_position_embeddings", 8192, source);
-            }
-            if (!(c.rope_scaling.factor > 0))
-                throw Error(source + ": rope_scaling.factor must be > 0");
-        } else {
-            throw Error(source + ": rope_scaling type '" + type +
-                        "' is not supported (supported: default, linear, llama3)");
+    const std::string& type = l.rope_scaling.type;
+    if (type == "linear" || type == "llama3") {
+        c.rope_scaling.type = type;
+        c.rope_scaling.factor = float(l.rope_scaling.factor);
+        if (type == "llama3") {
+            c.rope_scaling.low_freq_factor = float(l.rope_scaling.low_freq_factor);
+            c.rope_scaling.high_freq_factor = float(l.rope_scaling.high_freq_factor);
+            c.rope_scaling.original_max_position = l.rope_scaling.original_max_position;
         }
+        if (!(c.rope_scaling.factor > 0)) throw Error(source + ": rope_scaling.factor must be > 0");
+    } else if (!type.empty()) {
+        throw Error(source + ": rope_scaling type '" + type +
+                    "' is not supported (supported: default, linear, llama3)");
     }
     return c;
 }

@@ -1,6 +1,8 @@
 // LmConfig: the hyper-parameters of a Llama-family decoder (LlamaForCausalLM, Qwen2ForCausalLM and
-// the Janus language model), read from a config.json object with transformers' defaults for absent
-// keys (facts §1.2: Janus-Pro-7B's language_config spells out only a few keys).
+// the Janus language model) in the form the runtime uses. The config.json parsing itself, with
+// transformers' defaults for absent keys (facts §1.2: Janus-Pro-7B's language_config spells out only
+// a few keys), is io::parse_language_config (kernels/io/model_config.h), the single source of truth;
+// LmConfig converts its result and rejects what this decoder cannot run.
 //
 // Shapes implied: embed [vocab, hidden]; q [heads·head_dim, hidden]; k/v [kv_heads·head_dim, hidden];
 // o [hidden, heads·head_dim]; gate/up [intermediate, hidden]; down [hidden, intermediate].
@@ -9,6 +11,10 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
+
+namespace janus::io {
+struct LanguageConfig;
+}
 
 namespace janus {
 
@@ -39,12 +45,15 @@ struct LmConfig {
     bool mlp_bias = false;   // Llama with mlp_bias
     std::string hidden_act = "silu";
     std::string torch_dtype; // as declared ("bfloat16", "float32", ... or "")
-    std::vector<int32_t> eos_ids;  // config's eos_token_id (int or list); may be empty
-    int32_t bos_id = -1;
+    std::vector<int32_t> eos_ids;  // eos_token_id as written in config.json (int or list); may be empty
+    int32_t bos_id = -1;           // bos_token_id as written in config.json; -1 when absent
 
-    // Parses one LM config object. `arch` is the architecture to assume ("LlamaForCausalLM" or
-    // "Qwen2ForCausalLM"); `source` names the file/key in errors. Throws janus::Error on bad values.
+    // Parses one LM config object via io::parse_language_config. `arch` is the architecture to assume
+    // ("LlamaForCausalLM" or "Qwen2ForCausalLM"); `source` names the file/key in errors. Throws
+    // janus::Error on bad values and on settings this decoder does not support.
     static LmConfig from_json(const nlohmann::json& j, const std::string& arch, const std::string& source);
+    // The runtime form of an already-parsed config (model_type "llama" or "qwen2"); same checks.
+    static LmConfig from_language_config(const io::LanguageConfig& l, const std::string& source);
     // Architectures this build can run.
     static const std::vector<std::string>& supported_architectures();
     int64_t q_dim() const { return heads * head_dim; }

@@ -235,12 +235,18 @@ LanguageConfig parse_language_config(const nlohmann::json& j, const std::string&
     c.rms_norm_eps = get_double(j, "rms_norm_eps", 1e-6, source);
     c.rope_theta = get_double(j, "rope_theta", 10000.0, source);
     c.tie_word_embeddings = get_bool(j, "tie_word_embeddings", false, source);
-    c.attention_bias = get_bool(j, "attention_bias", false, source);
-    c.mlp_bias = get_bool(j, "mlp_bias", false, source);
+    if (qwen) {
+        c.use_sliding_window = get_bool(j, "use_sliding_window", false, source);
+    } else {
+        c.attention_bias = get_bool(j, "attention_bias", false, source);
+        c.mlp_bias = get_bool(j, "mlp_bias", false, source);
+    }
     c.hidden_act = get_str(j, "hidden_act", "silu", source);
     c.torch_dtype = get_str(j, "torch_dtype", "", source);
     if (c.torch_dtype.empty()) c.torch_dtype = get_str(j, "dtype", "", source);
     c.bos_token_id = get_opt_int(j, "bos_token_id", qwen ? std::nullopt : std::optional<int64_t>(1), source);
+    c.bos_token_id_declared = j.contains("bos_token_id") && !j["bos_token_id"].is_null();
+    c.eos_token_id_declared = j.contains("eos_token_id") && !j["eos_token_id"].is_null();
     c.pad_token_id = get_opt_int(j, "pad_token_id", std::nullopt, source);
     if (auto it = j.find("eos_token_id"); it != j.end()) {
         if (it->is_array()) {
@@ -255,6 +261,8 @@ LanguageConfig parse_language_config(const nlohmann::json& j, const std::string&
     } else if (!qwen) {
         c.eos_token_ids.push_back(2);
     }
+    if (auto it = j.find("rope_scaling"); it != j.end() && !it->is_null() && !it->is_object())
+        wrong_type(source, "rope_scaling", *it, "an object or null");
     if (auto it = j.find("rope_scaling"); it != j.end() && it->is_object()) {
         const std::string rsrc = source + " rope_scaling";
         c.rope_scaling.type = get_str(*it, "rope_type", get_str(*it, "type", "", rsrc), rsrc);

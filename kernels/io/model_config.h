@@ -9,8 +9,11 @@
 //   Llama: vocab 32000, hidden 4096, intermediate 11008, layers 32, heads 32, kv_heads = heads,
 //          head_dim = hidden / heads, max_pos 2048, rms_norm_eps 1e-6, rope_theta 10000, no
 //          rope_scaling, tie_word_embeddings false, attention_bias false, mlp_bias false, bos 1, eos 2.
-//   Qwen2: vocab 151936, intermediate 22016, max_pos 32768, q/k/v biases always, no bos/eos default;
-//          the rest as Llama.
+//   Qwen2: vocab 151936, intermediate 22016, max_pos 32768, q/k/v biases always (attention_bias and
+//          mlp_bias are not Qwen2Config keys and are ignored), use_sliding_window false, no bos/eos
+//          default; the rest as Llama.
+// This parser is the single source of truth for the LM hyper-parameters: text/lm_config.cpp builds
+// the runtime LmConfig from parse_language_config() and only adds the checks of what the decoder can run.
 //   Janus sub-configs: the released Janus-Pro values (§1.3-§1.6) with n_embed = LM hidden.
 // The raw JSON stays available in ModelConfig::raw.
 #pragma once
@@ -48,8 +51,14 @@ struct LanguageConfig {
     bool attention_bias = false;  // Llama: bias on q/k/v/o. Qwen2: q/k/v always biased, o never.
     bool mlp_bias = false;
     std::string hidden_act = "silu";
+    bool use_sliding_window = false;  // Qwen2 only
     std::optional<int64_t> bos_token_id;
     std::vector<int64_t> eos_token_ids;  // int or list in config.json
+    // Whether bos/eos were written in config.json rather than taken from LlamaConfig's defaults
+    // (1 / 2). Runtime stop ids use only declared ones: the reference passes the tokenizer's EOS to
+    // generate() explicitly (facts §4.3), and id 2 is an ordinary token in DeepSeek vocabularies.
+    bool bos_token_id_declared = false;
+    bool eos_token_id_declared = false;
     std::optional<int64_t> pad_token_id;
     std::string torch_dtype;  // as declared ("bfloat16", ...; "" when absent)
 

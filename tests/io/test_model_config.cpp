@@ -9,6 +9,7 @@
 #include "janus/error.h"
 #include "kernels/io/model_config.h"
 #include "kernels/io/tensor_names.h"
+#include "text/lm_config.h"
 
 namespace {
 
@@ -164,6 +165,108 @@ TEST(ModelConfig, ErrorsNameTheProblem) {
     EXPECT_THROW(ModelConfig::from_json(nlohmann::json::parse(R"({"model_type": "llama", "num_key_value_heads": 5})"), "c"),
                  janus::Error);
     EXPECT_THROW(ModelConfig::load("/nonexistent-dir"), janus::Error);
+}
+
+// text/lm_config.cpp builds the runtime LmConfig from parse_language_config (one parser): every
+// hyper-parameter must come through unchanged, and the runtime adds only its own support checks.
+TEST(ModelConfig, LmConfigComesFromTheSameParser) {
+    auto j = nlohmann::json::parse(R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 2048,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "num_hidden_layers": 16, "vocab_size": 128256,
+        "intermediate_size": 8192, "tie_word_embeddings": true, "rope_theta": 500000.0, "head_dim": 64,
+        "rms_norm_eps": 1e-5, "max_position_embeddings": 131072, "torch_dtype": "bfloat16",
+        "eos_token_id": [128001, 128008, 128009], "bos_token_id": 128000,
+        "rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                         "original_max_position_embeddings": 8192, "rope_type": "llama3"}})");
+    LanguageConfig l = parse_language_config(j, "llama", "llama3.json");
+    janus::LmConfig c = janus::LmConfig::from_json(j, "LlamaForCausalLM", "llama3.json");
+    EXPECT_EQ(c.architecture, "LlamaForCausalLM");
+    EXPECT_EQ(c.vocab_size, l.vocab_size);
+    EXPECT_EQ(c.hidden, 2048);
+    EXPECT_EQ(c.intermediate, 8192);
+    EXPECT_EQ(c.layers, 16);
+    EXPECT_EQ(c.heads, 32);
+    EXPECT_EQ(c.kv_heads, 8);
+    EXPECT_EQ(c.head_dim, 64);
+    EXPECT_EQ(c.max_position, 131072);
+    EXPECT_FLOAT_EQ(c.rms_eps, 1e-5f);
+    EXPECT_FLOAT_EQ(c.rope_theta, 500000.0f);
+    EXPECT_TRUE(c.tie_embeddings);
+    EXPECT_FALSE(c.qkv_bias);
+    EXPECT_EQ(c.torch_dtype, "bfloat16");
+    EXPECT_EQ(c.rope_scaling.type, "llama3");
+    EXPECT_FLOAT_EQ(c.rope_scaling.factor, 32.0f);
+    EXPECT_FLOAT_EQ(c.rope_scaling.low_freq_factor, 1.0f);
+    EXPECT_FLOAT_EQ(c.rope_scaling.high_freq_factor, 4.0f);
+    EXPECT_EQ(c.rope_scaling.original_max_position, 8192);
+    EXPECT_EQ(c.eos_ids, (std::vector<int32_t>{128001, 128008, 128009}));
+    EXPECT_EQ(c.bos_id, 128000);
+}
+
+// LlamaConfig's default eos (2) is a config attribute (janus info shows it) but never a runtime stop
+// id: the reference passes the tokenizer's EOS to generate() (facts §4.3).
+TEST(ModelConfig, DefaultEosIsNotARuntimeStopId) {
+    ModelConfig m = load_json("janus_pro_7b.json");
+    EXPECT_EQ(m.language.eos_token_ids, std::vector<int64_t>{2});
+    EXPECT_FALSE(m.language.eos_token_id_declared);
+    janus::LmConfig c = janus::LmConfig::from_language_config(m.language, "janus_pro_7b.json");
+    EXPECT_TRUE(c.eos_ids.empty());
+    EXPECT_EQ(c.bos_id, -1);
+    EXPECT_EQ(c.hidden, 4096);
+    EXPECT_EQ(c.layers, 30);
+    EXPECT_EQ(c.parameter_count(), 6910365696);  // facts §2.5, as the io name map counts it above
+}
+
+// Qwen2Config has no attention_bias / mlp_bias keys: q/k/v are always biased, o and the MLP never.
+TEST(ModelConfig, Qwen2BiasesAndSlidingWindow) {
+    auto j = nlohmann::json::parse(R"({"model_type": "qwen2", "num_hidden_layers": 2, "attention_bias": true,
+        "mlp_bias": true, "use_sliding_window": true})");
+    ModelConfig m = ModelConfig::from_json(j, "q.json");
+    EXPECT_TRUE(m.language.qkv_bias());
+    EXPECT_FALSE(m.language.o_bias());
+    EXPECT_FALSE(m.language.mlp_bias);
+    EXPECT_TRUE(m.language.use_sliding_window) << "parsed, so janus info can show it";
+    EXPECT_EQ(expected_tensors(m, NameScheme::official).size(), size_t(1 + 2 * 12 + 2));
+    try {
+        janus::LmConfig::from_json(j, "Qwen2ForCausalLM", "q.json");
+        FAIL() << "sliding-window attention is not supported at run time";
+    } catch (const janus::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("use_sliding_window"), std::string::npos) << e.what();
+    }
+    j["use_sliding_window"] = false;
+    janus::LmConfig c = janus::LmConfig::from_json(j, "Qwen2ForCausalLM", "q.json");
+    EXPECT_TRUE(c.qkv_bias);
+    EXPECT_FALSE(c.o_bias);
+    EXPECT_FALSE(c.mlp_bias);
+    EXPECT_EQ(c.vocab_size, 151936);
+    EXPECT_EQ(c.max_position, 32768);
+}
+
+TEST(ModelConfig, RuntimeRejectsWhatTheDecoderCannotRun) {
+    auto expect_error = [](const char* json, const char* needle) {
+        auto j = nlohmann::json::parse(json);
+        try {
+            janus::LmConfig::from_json(j, "LlamaForCausalLM", "cfg.json");
+            ADD_FAILURE() << "no error for " << json;
+        } catch (const janus::Error& e) {
+            std::string m = e.what();
+            EXPECT_NE(m.find("cfg.json"), std::string::npos) << m;
+            EXPECT_NE(m.find(needle), std::string::npos) << m;
+        }
+    };
+    // Parsed (janus info shows them) but not runnable:
+    EXPECT_EQ(parse_language_config(nlohmann::json::parse(R"({"rope_scaling": {"rope_type": "yarn", "factor": 4}})"),
+                                    "llama", "c").rope_scaling.type, "yarn");
+    expect_error(R"({"rope_scaling": {"rope_type": "yarn", "factor": 4}})", "rope_scaling type 'yarn'");
+    expect_error(R"({"rope_scaling": {"type": "linear", "factor": 0}})", "rope_scaling.factor");
+    expect_error(R"({"hidden_act": "gelu"})", "hidden_act 'gelu'");
+    expect_error(R"({"hidden_size": 96, "num_attention_heads": 32, "head_dim": 3})", "head_dim");
+    expect_error(R"({"eos_token_id": -5})", "eos_token_id");
+    // Malformed for both:
+    expect_error(R"({"rope_scaling": "llama3"})", "rope_scaling");
+    expect_error(R"({"num_key_value_heads": 5})", "num_key_value_heads");
+    expect_error(R"({"eos_token_id": "</s>"})", "eos_token_id");
+    expect_error(R"([1, 2])", "JSON object");
+    EXPECT_THROW(janus::LmConfig::from_json(nlohmann::json::object(), "MistralForCausalLM", "c"), janus::Error);
 }
 
 }  // namespace
