@@ -3,9 +3,12 @@
 // one stride for both axes. Implemented as im2col + GEMM: for a tile of output pixels P the task
 // builds colT[P, Ci·kh·kw] and computes y[Co, P] = W[Co, K] · colTᵀ with the gemm.h kernels
 // (W converted to f32 once per call). Tiles are independent, so any thread count gives the same bits.
-// The hot 3×3 / stride 1 / pad 1 case uses a direct kernel instead (conv_kernels.h) where available.
+// The hot 3×3 / stride 1 / pad 1 case uses Winograd F(4×4, 3×3) for images at least 29 wide and a
+// direct kernel below that (conv_kernels.h), where the CPU has AVX-512.
 // upsample_nearest2x: y[..., 2H, 2W] from x[..., H, W].
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "kernels/cpu/conv_kernels.h"
@@ -52,8 +55,14 @@ void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const
 
     Conv3x3RowFn direct = nullptr;
     if (kh == 3 && kw == 3 && cp.stride == 1 && cp.pad_top == 1 && cp.pad_left == 1 && cp.pad_bottom == 1 &&
-        cp.pad_right == 1)
+        cp.pad_right == 1) {
+        if (use_conv3x3_winograd(W)) {
+            conv3x3_winograd_avx512(pool_, x.ptr<float>(), wf.data(), bf.empty() ? nullptr : bf.data(), y.ptr<float>(), N,
+                                    Ci, Co, H, W);
+            return;
+        }
         direct = conv3x3_row_kernel();
+    }
     if (direct) {
         conv3x3_direct(direct, y, x, wf, bf, Co, Ci, H, W);
         return;
@@ -147,6 +156,14 @@ void CpuBackend::conv3x3_direct(Conv3x3RowFn fn, const Tensor& y, const Tensor& 
             for (int64_t oh = b; oh < e; oh++) fn(a, oh);
         });
     }
+}
+
+bool use_conv3x3_winograd(int64_t W) {
+    static const bool enabled = [] {
+        const char* e = std::getenv("JANUS_CONV_WINOGRAD");
+        return !(e && std::strcmp(e, "0") == 0);
+    }();
+    return enabled && W >= 29 && best_isa() >= IsaLevel::avx512;
 }
 
 Conv3x3RowFn conv3x3_row_kernel() {

@@ -1,6 +1,7 @@
 // Op table cases: conv2d y[N, Co, Ho, Wo] = conv(x[N, Ci, H, W], w[Co, Ci, kh, kw]) + bias for the
 // shapes the models use — 1×1, 3×3 pad 1, 16×16 stride 16 (SigLIP patch embedding) and the VQ
-// encoder's downsample (3×3 stride 2, zero pad only bottom/right) — with f32/bf16 weights, and
+// encoder's downsample (3×3 stride 2, zero pad only bottom/right), and widths that take the AVX-512
+// Winograd F(4×4, 3×3) path (W >= 29) — with f32/bf16 weights, and
 // upsample_nearest2x. Reference: float64 direct convolution. Tolerance 1e-5·Σ|x·w| + 1e-6.
 #include "op_test.h"
 
@@ -54,6 +55,12 @@ bool register_conv_cases() {
         {"1x1", 2, 8, 12, 5, 7, 1, 1, P::same(0)},
         {"3x3_pad1", 2, 5, 7, 9, 7, 3, 3, P::same(1)},
         {"3x3_pad1_wide", 1, 32, 40, 12, 20, 3, 3, P::same(1)},
+        // Winograd F(4x4, 3x3) on AVX-512 (W >= 29): H, W not multiples of 4, Co not a multiple of
+        // 6, tile rows of 8 (one short segment), 17 (16 + 1) and 33 tiles (blocks with 1-4 segments).
+        {"3x3_pad1_winograd_w29", 2, 7, 5, 13, 29, 3, 3, P::same(1)},
+        {"3x3_pad1_winograd_w66", 1, 19, 13, 10, 66, 3, 3, P::same(1)},
+        {"3x3_pad1_winograd_w130", 1, 24, 8, 9, 130, 3, 3, P::same(1)},
+        {"3x3_pad1_winograd_deep", 1, 160, 12, 6, 32, 3, 3, P::same(1)},
         {"16x16_stride16", 1, 3, 8, 32, 48, 16, 16, P::same(0, 16)},
         {"3x3_stride2_pad_bottom_right", 1, 4, 6, 8, 10, 3, 3, P{2, 0, 0, 1, 1}},
     };
