@@ -113,6 +113,19 @@ TEST(CpuDeterminism, Conv2d) {
         "conv2d");
 }
 
+TEST(CpuDeterminism, Conv2dWinograd) {
+    // W = 70 takes the AVX-512 Winograd path: 5 tile rows × 2 segments = 3 blocks over the threads.
+    expect_same_for_thread_counts(
+        [](Backend& be) {
+            std::vector<float> x = uniform(2 * 12 * 18 * 70, 11), w = uniform(13 * 12 * 9, 12), b = uniform(13, 13);
+            Tensor tx = host_tensor(DType::f32, {2, 12, 18, 70}, x), tw = host_tensor(DType::f32, {13, 12, 3, 3}, w);
+            Tensor tb = host_tensor(DType::f32, {13}, b), ty = Tensor::empty(DType::f32, {2, 13, 18, 70});
+            be.conv2d(ty, tx, tw, tb, janus::Conv2dParams::same(1));
+            return ty.to_f32_vector();
+        },
+        "conv2d winograd");
+}
+
 TEST(CpuDeterminism, NormsSoftmaxRope) {
     expect_same_for_thread_counts(
         [](Backend& be) {
