@@ -3,7 +3,7 @@
 // channels, from a zero-padded copy of the input. Output pixels run along vector lanes, weights are
 // broadcast; every output element sums over (ci, r, s) in that fixed order, so results do not depend
 // on the row partition. Chosen by cpuid (AVX-512 only; others use im2col + GEMM in cpu_conv.cpp).
-// Wider images (W >= 29, i.e. >= 8 output tiles of 4 per row) take the Winograd F(4x4, 3x3) kernel
+// Images at least 16 wide take the Winograd F(4x4, 3x3) kernel
 // instead (conv_winograd_avx512.cpp): 4x fewer multiplies, error within 2e-6·Σ|x·w| on random data.
 #pragma once
 #include <cstdint>
@@ -32,7 +32,7 @@ Conv3x3RowFn conv3x3_row_kernel_avx512();
 void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, const float* bias, float* y, int64_t N,
                              int64_t Ci, int64_t Co, int64_t H, int64_t W);
 // True when the Winograd kernel is used for a 3x3/s1/p1 conv of width W on this CPU (AVX-512 and
-// W >= 29; JANUS_CONV_WINOGRAD=0 in the environment turns it off, for before/after measurements).
+// W >= 16; JANUS_CONV_WINOGRAD=0 in the environment turns it off, for before/after measurements).
 bool use_conv3x3_winograd(int64_t W);
 
 }  // namespace janus::cpu

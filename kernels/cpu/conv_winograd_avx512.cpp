@@ -38,11 +38,19 @@ namespace janus::cpu {
 namespace {
 
 constexpr int kCB = 6;       // output channels per micro-kernel tile
-constexpr int kLanes = 64;   // tiles per block (4 segments of 16)
-constexpr int kSegs = 4;
+constexpr int kSegs = 4;     // segments (vectors of 16 tiles) per micro-kernel tile and per block
 
+// 16 consecutive tiles in raster order (the last segment may hold fewer). `row` is true when they
+// all lie in one tile row: then the transforms read and write whole rows with permutes; otherwise
+// (narrow images, segments straddling tile rows) they gather and scatter per lane.
 struct Segment {
-    int32_t ti, tj0, n;  // tile row, first tile column, tiles (1..16)
+    int32_t t0, n;  // first tile, tiles (1..16)
+    int32_t ti, tj0;
+    bool row;
+};
+
+struct Geometry {
+    int64_t Ci, Co, Co6, H, W, th, tw, Hq, Wq;  // Hq × Wq: padded plane (row 0 / column 0 = input −1)
 };
 
 // ---- 1-D transforms on vectors -----------------------------------------------------------------
@@ -74,23 +82,27 @@ inline void at6(const __m512 m[6], __m512 y[4]) {
 
 // G·g for one 3-vector column: 6 outputs.
 inline void g3(const __m512 g[3], __m512 u[6]) {
-    const __m512 q = _mm512_set1_ps(0.25f), s6 = _mm512_set1_ps(1.0f / 6.0f);
     __m512 s02 = _mm512_add_ps(g[0], g[2]);
-    u[0] = _mm512_mul_ps(q, g[0]);
+    u[0] = _mm512_mul_ps(_mm512_set1_ps(0.25f), g[0]);
     u[1] = _mm512_mul_ps(_mm512_set1_ps(-1.0f / 6.0f), _mm512_add_ps(s02, g[1]));
     u[2] = _mm512_mul_ps(_mm512_set1_ps(-1.0f / 6.0f), _mm512_sub_ps(s02, g[1]));
-    __m512 t = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24.0f), g[0], _mm512_mul_ps(s6, g[2]));
+    __m512 t = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24.0f), g[0], _mm512_mul_ps(_mm512_set1_ps(1.0f / 6.0f), g[2]));
     __m512 h = _mm512_mul_ps(_mm512_set1_ps(1.0f / 12.0f), g[1]);
     u[3] = _mm512_add_ps(t, h);
     u[4] = _mm512_sub_ps(t, h);
     u[5] = g[2];
 }
 
+inline __mmask16 lane_mask(int64_t r) { return r >= 16 ? __mmask16(0xffff) : r <= 0 ? __mmask16(0) : __mmask16((1u << r) - 1); }
+
 // ---- weight transform --------------------------------------------------------------------------
 
-// U[ξ][cb][ci][c] = (G g Gᵀ)[ξ] for output channel cb·6 + c (zero past Co), input channel ci.
-void transform_weights(ThreadPool& pool, const float* w, int64_t Ci, int64_t Co, float* U) {
-    const int64_t CBn = (Co + kCB - 1) / kCB;
+// U[ξ][cb][ci][c] = (G g Gᵀ)[ξ] for output channel co = 6·cb + c (zero for Co <= co < Co6), input
+// channel ci — so the GEMM micro-kernel reads its 6 broadcast values per ci from consecutive memory.
+// Lanes run over 16 input channels of one output channel (9 gathers from 144 consecutive floats);
+// the 36 results go through a small buffer to their stride-6 places.
+void transform_weights(ThreadPool& pool, const Geometry& g, const float* w, float* U) {
+    const int64_t Ci = g.Ci, Co = g.Co, CBn = g.Co6 / kCB;
     const int64_t xi_stride = CBn * Ci * kCB;
     pool.parallel_for(CBn, 1, [&](int64_t b0, int64_t b1) {
         alignas(64) float tmp[36][16];
@@ -101,27 +113,27 @@ void transform_weights(ThreadPool& pool, const float* w, int64_t Ci, int64_t Co,
                 const int64_t co = cb * kCB + c;
                 for (int64_t ci0 = 0; ci0 < Ci; ci0 += 16) {
                     const int64_t nl = std::min<int64_t>(16, Ci - ci0);
-                    __m512 u[6][6];
                     if (co < Co) {
-                        const __mmask16 m = nl >= 16 ? __mmask16(0xffff) : __mmask16((1u << nl) - 1);
+                        const __mmask16 m = lane_mask(nl);
                         const float* base = w + (co * Ci + ci0) * 9;
-                        __m512 g[3][3];  // g[r][s], lanes = input channels
+                        __m512 k9[3][3];  // k9[r][s], lanes = input channels
                         for (int k = 0; k < 9; k++)
-                            g[k / 3][k % 3] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m,
-                                                                       _mm512_add_epi32(lane9, _mm512_set1_epi32(k)), base, 4);
+                            k9[k / 3][k % 3] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(lane9, _mm512_set1_epi32(k)),
+                                                                        base, 4);
                         __m512 t[6][3];  // G·g: t[i][s]
                         for (int s = 0; s < 3; s++) {
-                            __m512 col[3] = {g[0][s], g[1][s], g[2][s]}, o[6];
+                            __m512 col[3] = {k9[0][s], k9[1][s], k9[2][s]}, o[6];
                             g3(col, o);
                             for (int i = 0; i < 6; i++) t[i][s] = o[i];
                         }
-                        for (int i = 0; i < 6; i++) g3(t[i], u[i]);  // (G g) Gᵀ row i
+                        for (int i = 0; i < 6; i++) {
+                            __m512 u[6];
+                            g3(t[i], u);  // row i of (G g) Gᵀ
+                            for (int j = 0; j < 6; j++) _mm512_store_ps(tmp[i * 6 + j], u[j]);
+                        }
                     } else {
-                        for (int i = 0; i < 6; i++)
-                            for (int j = 0; j < 6; j++) u[i][j] = _mm512_setzero_ps();
+                        for (int xi = 0; xi < 36; xi++) _mm512_store_ps(tmp[xi], _mm512_setzero_ps());
                     }
-                    for (int i = 0; i < 6; i++)
-                        for (int j = 0; j < 6; j++) _mm512_store_ps(tmp[i * 6 + j], u[i][j]);
                     for (int xi = 0; xi < 36; xi++) {
                         float* dst = U + xi * xi_stride + (cb * Ci + ci0) * kCB + c;
                         for (int64_t l = 0; l < nl; l++) dst[l * kCB] = tmp[xi][l];
@@ -149,29 +161,42 @@ inline void split_phases(const float* src, __m512 p[6]) {
     p[5] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(src[65])), _mm512_castps_si512(p[1]), 1));
 }
 
-struct Geometry {
-    int64_t Ci, Co, H, W, Hq, Wq;  // Hq × Wq: padded plane (zero border, row 0 / column 0 = input −1)
-};
+// Padded-plane offsets of the 16 tiles' top-left corners (lanes past n repeat the first tile).
+inline __m512i tile_offsets(const Geometry& g, const Segment& sg) {
+    alignas(64) int32_t off[16];
+    for (int l = 0; l < 16; l++) {
+        int64_t t = sg.t0 + (l < sg.n ? l : 0);
+        off[l] = int32_t((t / g.tw) * 4 * g.Wq + (t % g.tw) * 4);
+    }
+    return _mm512_load_si512(off);
+}
 
-// V[ξ][ci][16·v + j] for the block's segments.
-void input_transform(const Geometry& g, const float* xpad, const Segment* seg, int nseg, float* V) {
+// V[ξ·vxs + ci·ldv + 16·v + j] for segments v of `seg`, input channels [c0, c1).
+void input_transform(const Geometry& g, const float* xpad, const Segment* seg, int nseg, float* V, int64_t ldv,
+                     int64_t vxs, int64_t c0, int64_t c1) {
     const int64_t plane = g.Hq * g.Wq;
-    const int64_t xi_stride = g.Ci * kLanes;
-    for (int64_t ci = 0; ci < g.Ci; ci++) {
-        const float* xc = xpad + ci * plane;
-        for (int v = 0; v < nseg; v++) {
-            const float* src = xc + int64_t(seg[v].ti) * 4 * g.Wq + int64_t(seg[v].tj0) * 4;
+    for (int v = 0; v < nseg; v++) {
+        const Segment& sg = seg[v];
+        const __m512i offs = sg.row ? _mm512_setzero_si512() : tile_offsets(g, sg);
+        const int64_t start = int64_t(sg.ti) * 4 * g.Wq + int64_t(sg.tj0) * 4;
+        for (int64_t ci = c0; ci < c1; ci++) {
+            const float* xc = xpad + ci * plane;
             __m512 t[6][6];  // t[r][k]: row r of the patch, column-transformed
             for (int r = 0; r < 6; r++) {
                 __m512 p[6];
-                split_phases(src + r * g.Wq, p);
+                if (sg.row) {
+                    split_phases(xc + start + r * g.Wq, p);
+                } else {
+                    for (int s = 0; s < 6; s++)
+                        p[s] = _mm512_i32gather_ps(_mm512_add_epi32(offs, _mm512_set1_epi32(int32_t(r * g.Wq + s))), xc, 4);
+                }
                 bt6(p, t[r]);
             }
-            float* dst = V + ci * kLanes + 16 * v;
+            float* dst = V + ci * ldv + 16 * v;
             for (int k = 0; k < 6; k++) {
                 __m512 col[6] = {t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k]}, o[6];
                 bt6(col, o);
-                for (int i = 0; i < 6; i++) _mm512_storeu_ps(dst + (i * 6 + k) * xi_stride, o[i]);
+                for (int i = 0; i < 6; i++) _mm512_storeu_ps(dst + (i * 6 + k) * vxs, o[i]);
             }
         }
     }
@@ -179,37 +204,50 @@ void input_transform(const Geometry& g, const float* xpad, const Segment* seg, i
 
 // ---- GEMM micro-kernel -------------------------------------------------------------------------
 
-// M_ξ[cb·6 + c][16·v + j] = Σ_ci U_ξ[cb][ci][c] · V_ξ[ci][16·v + j], ci in increasing order.
+// M[c][16·v + j] = Σ_ci U[ci][c] · V[ci][16·v + j] for 6 output channels c, ci in increasing order.
 template <int NV>
-void gemm_xi(const float* U, const float* V, float* M, int64_t Ci, int64_t CBn) {
-    for (int64_t cb = 0; cb < CBn; cb++) {
-        __m512 acc[kCB][NV];
+void gemm_tile(const float* U, int64_t ldu, const float* V, int64_t ldv, float* M, int64_t ldm, int64_t Ci) {
+    __m512 acc[kCB][NV];
 #pragma GCC unroll 8
-        for (int c = 0; c < kCB; c++)
+    for (int c = 0; c < kCB; c++)
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) acc[c][v] = _mm512_setzero_ps();
-        const float* u = U + cb * Ci * kCB;
-        for (int64_t ci = 0; ci < Ci; ci++) {
-            __m512 x[NV];
+        for (int v = 0; v < NV; v++) acc[c][v] = _mm512_setzero_ps();
+    for (int64_t ci = 0; ci < Ci; ci++) {
+        __m512 x[NV];
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) x[v] = _mm512_loadu_ps(V + ci * kLanes + 16 * v);
+        for (int v = 0; v < NV; v++) x[v] = _mm512_loadu_ps(V + ci * ldv + 16 * v);
+        const float* u = U + ci * ldu;
 #pragma GCC unroll 8
-            for (int c = 0; c < kCB; c++) {
-                __m512 b = _mm512_set1_ps(u[ci * kCB + c]);
+        for (int c = 0; c < kCB; c++) {
+            __m512 b = _mm512_set1_ps(u[c]);
 #pragma GCC unroll 4
-                for (int v = 0; v < NV; v++) acc[c][v] = _mm512_fmadd_ps(b, x[v], acc[c][v]);
+            for (int v = 0; v < NV; v++) acc[c][v] = _mm512_fmadd_ps(b, x[v], acc[c][v]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < kCB; c++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) _mm512_storeu_ps(M + c * ldm + 16 * v, acc[c][v]);
+}
+
+// One ξ: output-channel blocks [cb0, cb1) × lane vectors [0, nvec).
+void gemm_xi(const Geometry& g, const float* Ux, const float* Vx, int64_t ldv, float* Mx, int64_t ldm, int64_t cb0, int64_t cb1,
+             int nvec) {
+    for (int64_t cb = cb0; cb < cb1; cb++)
+        for (int v0 = 0; v0 < nvec; v0 += kSegs) {
+            const float* u = Ux + cb * g.Ci * kCB;
+            const float* vv = Vx + 16 * v0;
+            float* m = Mx + cb * kCB * ldm + 16 * v0;
+            switch (std::min(kSegs, nvec - v0)) {
+                case 4: gemm_tile<4>(u, kCB, vv, ldv, m, ldm, g.Ci); break;
+                case 3: gemm_tile<3>(u, kCB, vv, ldv, m, ldm, g.Ci); break;
+                case 2: gemm_tile<2>(u, kCB, vv, ldv, m, ldm, g.Ci); break;
+                default: gemm_tile<1>(u, kCB, vv, ldv, m, ldm, g.Ci); break;
             }
         }
-#pragma GCC unroll 8
-        for (int c = 0; c < kCB; c++)
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) _mm512_storeu_ps(M + (cb * kCB + c) * kLanes + 16 * v, acc[c][v]);
-    }
 }
 
 // ---- output transform --------------------------------------------------------------------------
-
-inline __mmask16 lane_mask(int64_t r) { return r >= 16 ? __mmask16(0xffff) : r <= 0 ? __mmask16(0) : __mmask16((1u << r) - 1); }
 
 // q_b[j] = out[4j + b] → out[0..63] stored at dst (masked to `count` floats).
 inline void store_interleaved(float* dst, const __m512 q[4], int64_t count) {
@@ -223,30 +261,40 @@ inline void store_interleaved(float* dst, const __m512 q[4], int64_t count) {
     _mm512_mask_storeu_ps(dst + 48, lane_mask(count - 48), _mm512_permutex2var_ps(e_hi, hi, o_hi));
 }
 
-void output_transform(const Geometry& g, const float* M, int64_t Co6, const Segment* seg, int nseg, const float* bias,
-                      float* y) {
-    const int64_t xi_stride = Co6 * kLanes;
-    for (int64_t co = 0; co < g.Co; co++) {
+// y[co] from M[ξ·mxs + co·ldm + 16·v + j] for segments v of `seg`, output channels [c0, c1).
+void output_transform(const Geometry& g, const float* M, int64_t ldm, int64_t mxs, const Segment* seg, int nseg,
+                      const float* bias, float* y, int64_t c0, int64_t c1) {
+    for (int64_t co = c0; co < c1; co++) {
         const __m512 b = _mm512_set1_ps(bias ? bias[co] : 0.0f);
+        float* yc = y + co * g.H * g.W;
         for (int v = 0; v < nseg; v++) {
-            const float* src = M + co * kLanes + 16 * v;
+            const Segment& sg = seg[v];
+            const float* src = M + co * ldm + 16 * v;
             __m512 o[6][4];  // o[k1][b]: row k1 of M, column-inverse-transformed
             for (int k1 = 0; k1 < 6; k1++) {
                 __m512 m[6];
-                for (int k2 = 0; k2 < 6; k2++) m[k2] = _mm512_loadu_ps(src + (k1 * 6 + k2) * xi_stride);
+                for (int k2 = 0; k2 < 6; k2++) m[k2] = _mm512_loadu_ps(src + (k1 * 6 + k2) * mxs);
                 at6(m, o[k1]);
             }
             __m512 Y[4][4];  // Y[a][b]
-            for (int bcol = 0; bcol < 4; bcol++) {
-                __m512 col[6] = {o[0][bcol], o[1][bcol], o[2][bcol], o[3][bcol], o[4][bcol], o[5][bcol]}, r[4];
+            for (int bc = 0; bc < 4; bc++) {
+                __m512 col[6] = {o[0][bc], o[1][bc], o[2][bc], o[3][bc], o[4][bc], o[5][bc]}, r[4];
                 at6(col, r);
-                for (int a = 0; a < 4; a++) Y[a][bcol] = _mm512_add_ps(r[a], b);
+                for (int a = 0; a < 4; a++) Y[a][bc] = _mm512_add_ps(r[a], b);
             }
-            const int64_t oh0 = int64_t(seg[v].ti) * 4, ow0 = int64_t(seg[v].tj0) * 4;
-            const int64_t count = std::min<int64_t>(int64_t(seg[v].n) * 4, g.W - ow0);
-            for (int a = 0; a < 4; a++) {
-                if (oh0 + a >= g.H) break;
-                store_interleaved(y + (co * g.H + oh0 + a) * g.W + ow0, Y[a], count);
+            if (sg.row) {
+                const int64_t oh0 = int64_t(sg.ti) * 4, ow0 = int64_t(sg.tj0) * 4;
+                const int64_t count = std::min<int64_t>(int64_t(sg.n) * 4, g.W - ow0);
+                for (int a = 0; a < 4 && oh0 + a < g.H; a++) store_interleaved(yc + (oh0 + a) * g.W + ow0, Y[a], count);
+            } else {
+                alignas(64) float tmp[16][16];
+                for (int a = 0; a < 4; a++)
+                    for (int bc = 0; bc < 4; bc++) _mm512_store_ps(tmp[a * 4 + bc], Y[a][bc]);
+                for (int l = 0; l < sg.n; l++) {
+                    const int64_t t = sg.t0 + l, oh0 = (t / g.tw) * 4, ow0 = (t % g.tw) * 4;
+                    for (int a = 0; a < 4 && oh0 + a < g.H; a++)
+                        for (int bc = 0; bc < 4 && ow0 + bc < g.W; bc++) yc[(oh0 + a) * g.W + ow0 + bc] = tmp[a * 4 + bc][l];
+                }
             }
         }
     }
@@ -260,68 +308,89 @@ T* grow(std::vector<T>& v, size_t n) {
     return v.data();
 }
 
+// Zero-bordered copy of one image: xpad[ci][1 + h][1 + w] = x[ci][h][w], zeros elsewhere.
+void pad_input(ThreadPool& pool, const Geometry& g, const float* xn, float* xpad) {
+    const int64_t plane = g.Hq * g.Wq;
+    pool.parallel_for(g.Ci, 1, [&](int64_t c0, int64_t c1) {
+        for (int64_t ci = c0; ci < c1; ci++) {
+            float* pc = xpad + ci * plane;
+            std::fill(pc, pc + g.Wq, 0.0f);
+            for (int64_t h = 0; h + 1 < g.Hq; h++) {
+                float* row = pc + (h + 1) * g.Wq;
+                if (h < g.H) {
+                    row[0] = 0.0f;
+                    std::copy(xn + (ci * g.H + h) * g.W, xn + (ci * g.H + h + 1) * g.W, row + 1);
+                    std::fill(row + 1 + g.W, row + g.Wq, 0.0f);
+                } else {
+                    std::fill(row, row + g.Wq, 0.0f);
+                }
+            }
+        }
+    });
+}
+
 }  // namespace
 
 void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, const float* bias, float* y, int64_t N,
                              int64_t Ci, int64_t Co, int64_t H, int64_t W) {
-    const int64_t th = (H + 3) / 4, tw = (W + 3) / 4;
-    const int64_t CBn = (Co + kCB - 1) / kCB, Co6 = CBn * kCB;
     Geometry g;
     g.Ci = Ci, g.Co = Co, g.H = H, g.W = W;
-    g.Hq = 4 * th + 2;
-    g.Wq = (64 * ((tw + 15) / 16) + 2 + 15) / 16 * 16;  // every segment may read 66 floats
-    // Scratch kept per thread between calls (no page faults on every conv of a decode).
-    static thread_local std::vector<float> U_buf, xpad_buf;
-    float* U = grow(U_buf, size_t(36 * Co6 * Ci));
-    transform_weights(pool, w, Ci, Co, U);
-    const int64_t plane = g.Hq * g.Wq;
-    float* xpad = grow(xpad_buf, size_t(Ci * plane));
+    g.Co6 = (Co + kCB - 1) / kCB * kCB;
+    g.th = (H + 3) / 4, g.tw = (W + 3) / 4;
+    g.Hq = 4 * g.th + 2;
+    g.Wq = (4 * g.tw + 66 + 15) / 16 * 16;  // a row segment may read 66 floats from any tile column
+    const int64_t T = g.th * g.tw;
 
     std::vector<Segment> segs;
-    for (int64_t ti = 0; ti < th; ti++)
-        for (int64_t tj0 = 0; tj0 < tw; tj0 += 16)
-            segs.push_back({int32_t(ti), int32_t(tj0), int32_t(std::min<int64_t>(16, tw - tj0))});
-    const int64_t blocks = (int64_t(segs.size()) + kSegs - 1) / kSegs;
+    for (int64_t t0 = 0; t0 < T; t0 += 16) {
+        Segment sg;
+        sg.t0 = int32_t(t0), sg.n = int32_t(std::min<int64_t>(16, T - t0));
+        sg.ti = int32_t(t0 / g.tw), sg.tj0 = int32_t(t0 % g.tw);
+        sg.row = (t0 + sg.n - 1) / g.tw == sg.ti;
+        segs.push_back(sg);
+    }
+    const int64_t nseg = int64_t(segs.size()), blocks = (nseg + kSegs - 1) / kSegs;
 
+    // Scratch kept per thread between calls (no page faults on every conv of a decode).
+    static thread_local std::vector<float> U_buf, xpad_buf, V_all, M_all;
+    float* U = grow(U_buf, size_t(36 * Ci * g.Co6));
+    transform_weights(pool, g, w, U);
+    float* xpad = grow(xpad_buf, size_t(Ci * g.Hq * g.Wq));
+    const int64_t uxs = Ci * g.Co6;
+
+    // Small images (few blocks, large channel counts: the VQ decoder's 24² and 48² levels): all tiles
+    // at once, so U is read once per conv; the three phases are split over channels / ξ instead.
+    const bool whole = blocks < 8;
     for (int64_t n = 0; n < N; n++) {
-        const float* xn = x + n * Ci * H * W;
-        pool.parallel_for(Ci, 1, [&](int64_t c0, int64_t c1) {
-            for (int64_t ci = c0; ci < c1; ci++) {
-                float* pc = xpad + ci * plane;
-                std::fill(pc, pc + g.Wq, 0.0f);
-                for (int64_t h = 0; h < g.Hq - 1; h++) {
-                    float* row = pc + (h + 1) * g.Wq;
-                    if (h < H) {
-                        row[0] = 0.0f;
-                        std::copy(xn + (ci * H + h) * W, xn + (ci * H + h + 1) * W, row + 1);
-                        std::fill(row + 1 + W, row + g.Wq, 0.0f);
-                    } else {
-                        std::fill(row, row + g.Wq, 0.0f);
-                    }
-                }
-            }
-        });
+        pad_input(pool, g, x + n * Ci * H * W, xpad);
         float* yn = y + n * Co * H * W;
+        if (whole) {
+            const int64_t L = 16 * nseg;
+            const int64_t vxs = Ci * L + 16, mxs = g.Co6 * L + 16;  // ξ strides off 4 KiB multiples
+            float* V = grow(V_all, size_t(36 * vxs));
+            float* M = grow(M_all, size_t(36 * mxs));
+            pool.parallel_for(Ci, 4, [&](int64_t c0, int64_t c1) { input_transform(g, xpad, segs.data(), int(nseg), V, L, vxs, c0, c1); });
+            const int64_t CBn = g.Co6 / kCB, cbc = 4, chunks = (CBn + cbc - 1) / cbc;
+            pool.parallel_for(36 * chunks, 1, [&](int64_t i0, int64_t i1) {
+                for (int64_t i = i0; i < i1; i++) {
+                    const int64_t xi = i / chunks, cb0 = (i % chunks) * cbc;
+                    gemm_xi(g, U + xi * uxs, V + xi * vxs, L, M + xi * mxs, L, cb0, std::min(CBn, cb0 + cbc), int(nseg));
+                }
+            });
+            pool.parallel_for(Co, 4, [&](int64_t c0, int64_t c1) { output_transform(g, M, L, mxs, segs.data(), int(nseg), bias, yn, c0, c1); });
+            continue;
+        }
         pool.parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
             static thread_local std::vector<float> V_buf, M_buf;
-            float* V = grow(V_buf, size_t(36 * Ci * kLanes));
-            float* M = grow(M_buf, size_t(36 * Co6 * kLanes));
+            const int64_t L = 16 * kSegs, vxs = Ci * L + 16, mxs = g.Co6 * L + 16;
+            float* V = grow(V_buf, size_t(36 * vxs));
+            float* M = grow(M_buf, size_t(36 * mxs));
             for (int64_t blk = b0; blk < b1; blk++) {
                 const Segment* sg = segs.data() + blk * kSegs;
-                const int nseg = int(std::min<int64_t>(kSegs, int64_t(segs.size()) - blk * kSegs));
-                input_transform(g, xpad, sg, nseg, V);
-                for (int xi = 0; xi < 36; xi++) {
-                    const float* Ux = U + xi * Co6 * Ci;
-                    const float* Vx = V + xi * Ci * kLanes;
-                    float* Mx = M + xi * Co6 * kLanes;
-                    switch (nseg) {
-                        case 4: gemm_xi<4>(Ux, Vx, Mx, Ci, CBn); break;
-                        case 3: gemm_xi<3>(Ux, Vx, Mx, Ci, CBn); break;
-                        case 2: gemm_xi<2>(Ux, Vx, Mx, Ci, CBn); break;
-                        default: gemm_xi<1>(Ux, Vx, Mx, Ci, CBn); break;
-                    }
-                }
-                output_transform(g, M, Co6, sg, nseg, bias, yn);
+                const int ns = int(std::min<int64_t>(kSegs, nseg - blk * kSegs));
+                input_transform(g, xpad, sg, ns, V, L, vxs, 0, Ci);
+                for (int xi = 0; xi < 36; xi++) gemm_xi(g, U + xi * uxs, V + xi * vxs, L, M + xi * mxs, L, 0, g.Co6 / kCB, ns);
+                output_transform(g, M, L, mxs, sg, ns, bias, yn, 0, Co);
             }
         });
     }

@@ -3,7 +3,7 @@
 // one stride for both axes. Implemented as im2col + GEMM: for a tile of output pixels P the task
 // builds colT[P, Ci·kh·kw] and computes y[Co, P] = W[Co, K] · colTᵀ with the gemm.h kernels
 // (W converted to f32 once per call). Tiles are independent, so any thread count gives the same bits.
-// The hot 3×3 / stride 1 / pad 1 case uses Winograd F(4×4, 3×3) for images at least 29 wide and a
+// The hot 3×3 / stride 1 / pad 1 case uses Winograd F(4×4, 3×3) for images at least 16 wide and a
 // direct kernel below that (conv_kernels.h), where the CPU has AVX-512.
 // upsample_nearest2x: y[..., 2H, 2W] from x[..., H, W].
 #include <algorithm>
@@ -163,7 +163,7 @@ bool use_conv3x3_winograd(int64_t W) {
         const char* e = std::getenv("JANUS_CONV_WINOGRAD");
         return !(e && std::strcmp(e, "0") == 0);
     }();
-    return enabled && W >= 29 && best_isa() >= IsaLevel::avx512;
+    return enabled && W >= 16 && best_isa() >= IsaLevel::avx512;
 }
 
 Conv3x3RowFn conv3x3_row_kernel() {

@@ -55,12 +55,16 @@ bool register_conv_cases() {
         {"1x1", 2, 8, 12, 5, 7, 1, 1, P::same(0)},
         {"3x3_pad1", 2, 5, 7, 9, 7, 3, 3, P::same(1)},
         {"3x3_pad1_wide", 1, 32, 40, 12, 20, 3, 3, P::same(1)},
-        // Winograd F(4x4, 3x3) on AVX-512 (W >= 29): H, W not multiples of 4, Co not a multiple of
-        // 6, tile rows of 8 (one short segment), 17 (16 + 1) and 33 tiles (blocks with 1-4 segments).
+        // Winograd F(4x4, 3x3) on AVX-512 (W >= 16): H, W not multiples of 4, Co not a multiple of
+        // 6, tile rows of 4, 8, 17 and 33 tiles (segments of 16 tiles inside one tile row and
+        // straddling rows); all of these run in the whole-image mode (< 8 blocks of 64 tiles) ...
+        {"3x3_pad1_winograd_w16", 1, 9, 14, 7, 16, 3, 3, P::same(1)},
         {"3x3_pad1_winograd_w29", 2, 7, 5, 13, 29, 3, 3, P::same(1)},
         {"3x3_pad1_winograd_w66", 1, 19, 13, 10, 66, 3, 3, P::same(1)},
         {"3x3_pad1_winograd_w130", 1, 24, 8, 9, 130, 3, 3, P::same(1)},
         {"3x3_pad1_winograd_deep", 1, 160, 12, 6, 32, 3, 3, P::same(1)},
+        // ... and this one in the per-block mode (10 × 50 tiles = 32 segments = 8 blocks).
+        {"3x3_pad1_winograd_blocks", 1, 5, 7, 39, 198, 3, 3, P::same(1)},
         {"16x16_stride16", 1, 3, 8, 32, 48, 16, 16, P::same(0, 16)},
         {"3x3_stride2_pad_bottom_right", 1, 4, 6, 8, 10, 3, 3, P{2, 0, 0, 1, 1}},
     };

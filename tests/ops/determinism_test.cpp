@@ -114,7 +114,7 @@ TEST(CpuDeterminism, Conv2d) {
 }
 
 TEST(CpuDeterminism, Conv2dWinograd) {
-    // W = 70 takes the AVX-512 Winograd path: 5 tile rows × 2 segments = 3 blocks over the threads.
+    // W = 70 takes the AVX-512 Winograd path: 5 × 18 tiles, whole-image mode (phases split over channels / ξ).
     expect_same_for_thread_counts(
         [](Backend& be) {
             std::vector<float> x = uniform(2 * 12 * 18 * 70, 11), w = uniform(13 * 12 * 9, 12), b = uniform(13, 13);
@@ -124,6 +124,16 @@ TEST(CpuDeterminism, Conv2dWinograd) {
             return ty.to_f32_vector();
         },
         "conv2d winograd");
+    // 10 × 50 tiles: the per-block mode (8 blocks of 64 tiles).
+    expect_same_for_thread_counts(
+        [](Backend& be) {
+            std::vector<float> x = uniform(1 * 6 * 40 * 200, 14), w = uniform(7 * 6 * 9, 15);
+            Tensor tx = host_tensor(DType::f32, {1, 6, 40, 200}, x), tw = host_tensor(DType::f32, {7, 6, 3, 3}, w);
+            Tensor ty = Tensor::empty(DType::f32, {1, 7, 40, 200});
+            be.conv2d(ty, tx, tw, Tensor(), janus::Conv2dParams::same(1));
+            return ty.to_f32_vector();
+        },
+        "conv2d winograd blocks");
 }
 
 TEST(CpuDeterminism, NormsSoftmaxRope) {
