@@ -50,15 +50,19 @@ void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const
     if (y.data() == x.data()) fail(op, "y must not alias x");
 
     const int64_t K = Ci * kh * kw, P = Ho * Wo;
-    std::vector<float> wf(size_t(Co * K));
-    load_f32(w.data(), w.dtype(), 0, Co * K, wf.data());
+    const bool same3x3 = kh == 3 && kw == 3 && cp.stride == 1 && cp.pad_top == 1 && cp.pad_left == 1 &&
+                         cp.pad_bottom == 1 && cp.pad_right == 1;
+    std::vector<float> wf;
+    if (!(same3x3 && use_conv3x3_winograd(W) && w.dtype() == DType::f32)) {  // Winograd reads f32 weights in place
+        wf.resize(size_t(Co * K));
+        load_f32(w.data(), w.dtype(), 0, Co * K, wf.data());
+    }
 
     Conv3x3RowFn direct = nullptr;
-    if (kh == 3 && kw == 3 && cp.stride == 1 && cp.pad_top == 1 && cp.pad_left == 1 && cp.pad_bottom == 1 &&
-        cp.pad_right == 1) {
+    if (same3x3) {
         if (use_conv3x3_winograd(W)) {
-            conv3x3_winograd_avx512(pool_, x.ptr<float>(), wf.data(), bf.empty() ? nullptr : bf.data(), y.ptr<float>(), N,
-                                    Ci, Co, H, W);
+            conv3x3_winograd_avx512(pool_, x.ptr<float>(), wf.empty() ? w.ptr<float>() : wf.data(),
+                                    bf.empty() ? nullptr : bf.data(), y.ptr<float>(), N, Ci, Co, H, W);
             return;
         }
         direct = conv3x3_row_kernel();
