@@ -252,6 +252,9 @@ std::vector<UnderstandResult> Understander::Impl::run(const std::vector<Understa
         }
         std::vector<int32_t> visible = res[r].tokens;
         if (res[r].finish_reason == "stop") visible.pop_back();
+        // Exactly the reference's answer, tokenizer.decode(outputs, skip_special_tokens=True) (Janus
+        // inference.py prints it as is): it keeps the leading space of the first token (" The",
+        // the prompt ends with "<|Assistant|>:"), tests/tokenizers/test_cleanup.cpp.
         res[r].text = tok.decode(visible, true);
         res[r].vision_seconds = vision_s;
         res[r].decode_seconds = decode_s;

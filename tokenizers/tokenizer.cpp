@@ -243,8 +243,9 @@ std::shared_ptr<TokenizerImpl> build(const json& tj, RawModel&& raw, const json&
     }
 
     if (cfg.is_object()) {
-        // transformers' decode() applies clean_up_tokenization when asked (absent = false, as in
-        // transformers >= 4.45).
+        // transformers' decode() applies clean_up_tokenization when asked (tokenizers/cleanup.cpp).
+        // Absent = false, as in transformers >= 4.45 (the Python reference); @lenml/tokenizers
+        // (transformers.js) defaults to true — every tokenizer we test spells the key out.
         t->clean_up_spaces = jbool(cfg, "clean_up_tokenization_spaces", W + " (tokenizer_config)", false);
         auto ct = cfg.find("chat_template");
         if (ct != cfg.end() && ct->is_string()) t->chat_template = ct->get<std::string>();
@@ -346,24 +347,6 @@ std::string TokenizerImpl::decode(std::span<const int32_t> ids, bool skip_specia
             out += toks[i];
         }
     }
-    if (clean_up_spaces) {
-        // transformers' clean_up_tokenization.
-        static const std::pair<const char*, const char*> kRules[] = {
-            {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
-            {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-        for (auto [from, to] : kRules) {
-            std::string_view f(from);
-            std::string r;
-            size_t pos = 0;
-            for (size_t k; (k = out.find(f, pos)) != std::string::npos; pos = k + f.size()) {
-                r.append(out, pos, k - pos);
-                r += to;
-            }
-            if (pos == 0) continue;
-            r.append(out, pos, std::string::npos);
-            out = std::move(r);
-        }
-    }
     return out;
 }
 
@@ -431,8 +414,12 @@ std::vector<int32_t> Tokenizer::encode_with_tokens(std::string_view text, bool a
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
-    return tok_detail::utf8_lossy(impl_->decode(ids, skip_special));
+    std::string text = impl_->decode(ids, skip_special);
+    if (impl_->clean_up_spaces) tok_detail::clean_up_tokenization(text);
+    return tok_detail::utf8_lossy(text);
 }
+
+bool Tokenizer::clean_up_tokenization_spaces() const { return impl_->clean_up_spaces; }
 
 std::string Tokenizer::decode_raw(std::span<const int32_t> ids, bool skip_special) const {
     return impl_->decode(ids, skip_special);
@@ -482,6 +469,19 @@ void StreamDecoder::reset() {
     prefix_ = 0;
     read_ = 0;
     emitted_.clear();
+    pending_.clear();
+}
+
+// With the clean-up on, decoded text goes through pending_: what can no longer change is cleaned
+// and returned, the rest waits (all of it at the end).
+std::string StreamDecoder::clean(std::string piece, bool final) {
+    if (!tok_.clean_up_tokenization_spaces()) return piece;
+    pending_ += piece;
+    size_t n = final ? pending_.size() : tok_detail::cleanup_stable_prefix(pending_);
+    std::string out = pending_.substr(0, n);
+    pending_.erase(0, n);
+    tok_detail::clean_up_tokenization(out);
+    return out;
 }
 
 // The window ids_[prefix_..] is re-decoded on each push. ids_[prefix_..read_) are the tokens of the
@@ -506,7 +506,7 @@ std::string StreamDecoder::push(int32_t id) {
     }
     std::span<const int32_t> ctx(ids_.data() + prefix_, read_ - prefix_);
     emitted_ = tok_.decode_raw(ctx, skip_special_);
-    return out;
+    return clean(std::move(out), false);
 }
 
 std::string StreamDecoder::finish() {
@@ -514,6 +514,7 @@ std::string StreamDecoder::finish() {
     std::string text = tok_.decode_raw(window, skip_special_);
     std::string out;
     if (text.size() > emitted_.size()) out = tok_detail::utf8_lossy(std::string_view(text).substr(emitted_.size()));
+    out = clean(std::move(out), true);
     reset();
     return out;
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -40,7 +41,13 @@ struct TokenizerImpl {
 
     std::optional<int32_t> find(std::string_view token) const;
     void encode(std::string_view text, bool add_special, std::vector<int32_t>& ids) const;
-    std::string decode(std::span<const int32_t> ids, bool skip_special) const;  // raw bytes
+    std::string decode(std::span<const int32_t> ids, bool skip_special) const;  // raw bytes, no clean-up
 };
+
+// transformers' clean_up_tokenization, in place (tokenizers/cleanup.cpp).
+void clean_up_tokenization(std::string& text);
+// Length of the prefix of not-yet-emitted decoded text that clean-up can no longer change whatever
+// text follows; the rest must wait for more tokens (or the end of the stream).
+size_t cleanup_stable_prefix(std::string_view pending);
 
 }  // namespace janus::tok_detail

@@ -88,7 +88,12 @@ public:
     const std::string& model_type() const;
     const std::string& source() const;  // the path it was loaded from
 
-    // Internal: byte-exact decode without lossy UTF-8 repair (used by StreamDecoder).
+    // tokenizer_config.json "clean_up_tokenization_spaces" (absent: false): decode() then applies
+    // transformers' clean_up_tokenization (" ." → ".", " n't" → "n't", ...).
+    bool clean_up_tokenization_spaces() const;
+
+    // Internal: byte-exact decode without lossy UTF-8 repair and without the clean-up (used by
+    // StreamDecoder, which applies the clean-up itself).
     std::string decode_raw(std::span<const int32_t> ids, bool skip_special) const;
 
 private:
@@ -98,7 +103,9 @@ private:
 
 // Incremental ids → UTF-8 for streaming output. push() returns the text that became final with this
 // token (possibly ""), never a partial code point; finish() returns whatever is left (incomplete
-// bytes become U+FFFD). The concatenation of all outputs equals tokenizer.decode(all ids).
+// bytes become U+FFFD). The concatenation of all outputs equals tokenizer.decode(all ids), including
+// the clean-up when the tokenizer asks for it (then text a later token may still change, such as a
+// trailing " n" before "'t", is held back until it is final).
 class StreamDecoder {
 public:
     explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = true);
@@ -113,6 +120,8 @@ private:
     size_t prefix_ = 0;    // ids_[prefix_..] are re-decoded on each push
     size_t read_ = 0;      // ids_[prefix_..read_) produced the last emitted chunk (left context)
     std::string emitted_;  // decode_raw(ids_[prefix_..read_))
+    std::string pending_;  // decoded text held back for the clean-up (empty when it is off)
+    std::string clean(std::string piece, bool final);
 };
 
 }  // namespace janus

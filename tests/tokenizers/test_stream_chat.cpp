@@ -1,7 +1,8 @@
 // Streaming decode and chat formats.
 //  - StreamDecoder: for every golden corpus text, pushing the ids one by one must yield chunks that
 //    are each valid UTF-8 and whose concatenation equals decode(ids) (no broken code points, nothing
-//    lost), for byte-level (Janus-style, Qwen3) and byte-fallback (llama2) tokenizers.
+//    lost), for byte-level (Janus-style, Qwen3, Llama 3 with clean_up_tokenization_spaces) and
+//    byte-fallback (llama2) tokenizers.
 //  - ChatFormat: exact prompt strings of facts §3.4 (Janus-Pro), the DeepSeek/Llama 3/ChatML
 //    templates, BOS exactly once, auto-detection from each test tokenizer's files.
 #include <gtest/gtest.h>
@@ -42,6 +43,14 @@ void check_stream(const std::string& name) {
 TEST(StreamDecoder, JanusStyleByteLevel) { check_stream("janus_style"); }
 TEST(StreamDecoder, Qwen3ByteLevel) { check_stream("qwen3"); }
 TEST(StreamDecoder, Llama2ByteFallbackAndMetaspace) { check_stream("llama2"); }
+// Llama 3's tokenizer_config sets clean_up_tokenization_spaces true: the stream must hold back text a
+// later token can still change and end with exactly decode(ids), which test_goldens.cpp checks against
+// @lenml/tokenizers' cleaned decodes.
+TEST(StreamDecoder, Llama3CleanUp) {
+    if (tok_test::tokenizer_dir("llama3").empty()) GTEST_SKIP() << tok_test::llama3_missing_message();
+    ASSERT_TRUE(tok_test::get("llama3").clean_up_tokenization_spaces());
+    check_stream("llama3");
+}
 
 TEST(StreamDecoder, HoldsBackPartialCodePoint) {
     const auto& tok = tok_test::get("janus_style");
