@@ -24,14 +24,15 @@ LmConfig LmConfig::from_json(const nlohmann::json& j, const std::string& arch, c
         for (auto& s : supported_architectures()) list += (list.empty() ? "" : ", ") + s;
         throw Error(source + ": unsupported architecture '" + arch + "' (supported: " + list + ")");
     }
-    return from_language_config(io::parse_language_config(j, arch == "Qwen2ForCausalLM" ? "qwen2" : "llama", source),
-                                source);
+    return from_language_config(
+        io::parse_language_config(j, arch == "Qwen2ForCausalLM" ? "qwen2" : "llama", source), source);
 }
 
 namespace {
 int32_t token_id(int64_t v, const char* key, const std::string& source) {
     if (v < 0 || v > INT32_MAX)
-        throw Error(source + ": " + key + " " + std::to_string(v) + " is not a valid token id — fix config.json");
+        throw Error(source + ": " + key + " " + std::to_string(v) +
+                    " is not a valid token id — fix config.json");
     return int32_t(v);
 }
 }  // namespace
@@ -58,12 +59,14 @@ LmConfig LmConfig::from_language_config(const io::LanguageConfig& l, const std::
     c.torch_dtype = l.torch_dtype;
     if (l.eos_token_id_declared)
         for (int64_t e : l.eos_token_ids) c.eos_ids.push_back(token_id(e, "eos_token_id", source));
-    if (l.bos_token_id_declared && l.bos_token_id) c.bos_id = token_id(*l.bos_token_id, "bos_token_id", source);
+    if (l.bos_token_id_declared && l.bos_token_id)
+        c.bos_id = token_id(*l.bos_token_id, "bos_token_id", source);
 
     // What the decoder can run (parse_language_config already checked sizes and the head ratio).
     if (l.use_sliding_window)
-        throw Error(source + ": use_sliding_window=true is not supported (Qwen2 sliding-window "
-                             "attention); set it to false in config.json to run with full attention");
+        throw Error(source +
+                    ": use_sliding_window=true is not supported (Qwen2 sliding-window "
+                    "attention); set it to false in config.json to run with full attention");
     if (c.head_dim % 2 != 0)
         throw Error(source + ": head_dim must be a positive even number (rotary pairs), got " +
                     std::to_string(c.head_dim));
@@ -87,8 +90,8 @@ LmConfig LmConfig::from_language_config(const io::LanguageConfig& l, const std::
 }
 
 int64_t LmConfig::parameter_count() const {
-    int64_t per_layer = hidden * q_dim() + 2 * hidden * kv_dim() + q_dim() * hidden +
-                        3 * hidden * intermediate + 2 * hidden;
+    int64_t per_layer =
+        hidden * q_dim() + 2 * hidden * kv_dim() + q_dim() * hidden + 3 * hidden * intermediate + 2 * hidden;
     if (qkv_bias) per_layer += q_dim() + 2 * kv_dim();
     if (o_bias) per_layer += hidden;
     if (mlp_bias) per_layer += 2 * intermediate + hidden;
