@@ -1,5 +1,5 @@
 // Chooses the attention kernel for this CPU: the AVX-512 key-major group kernel, else the AVX2+FMA
-// row kernel, else the scalar one; the tiled flash kernel for long non-causal problems
+// row kernel, else the scalar one; the AVX-512 split-key kernels for decode rows; the tiled flash kernel for long non-causal problems
 // (AVX-512, else AVX2).
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/cpu_features.h"
@@ -15,6 +15,11 @@ AttentionRowFn attention_row_kernel(DType ktype, DType vtype) {
 AttentionGroupFn attention_group_kernel(DType ktype, DType vtype) {
     if (best_isa() >= IsaLevel::avx512) return attention_group_kernel_avx512(ktype, vtype);
     return nullptr;
+}
+
+AttentionDecodeFns attention_decode_kernels(DType ktype, DType vtype, int64_t Dh) {
+    if (best_isa() >= IsaLevel::avx512) return attention_decode_kernels_avx512(ktype, vtype, Dh);
+    return {};
 }
 
 AttentionFlashFn attention_flash_kernel() {

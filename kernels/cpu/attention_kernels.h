@@ -1,5 +1,6 @@
-// Internal attention row kernels: one (query i, head h) of out[Tq, H, Dh] per call (see
-// cpu_attention.cpp for the op's contract). scratch holds Tk + 2·Dh floats.
+// Internal attention kernels (see cpu_attention.cpp for the op's contract): row kernels, one (query i,
+// head h) of out[Tq, H, Dh] per call (scratch holds Tk + 2·Dh floats); key-major group kernels; split-key
+// decode kernels; tiled flash kernels.
 #pragma once
 #include <cstdint>
 
@@ -30,9 +31,25 @@ using AttentionGroupFn = void (*)(const AttentionArgs& a, int64_t i, int64_t hk0
 using AttentionFlashFn = void (*)(const AttentionArgs& a, const float* kt, const float* vp, int64_t i0, int64_t nr,
                                   int64_t h, float* scratch);
 
+// Split-key decode kernels (few query rows, long caches; see attention_decode_avx512.cpp). chunk: one
+// partial over keys [j0, j1) of query row i for all H heads into part (acc[H][Dh], m[H], l[H] =
+// H·(Dh + 2) floats); scratch holds H·(kDecodeChunk + 2·Dh) floats. merge: the nchunks partials of row i, stored
+// one after another in chunk order, into out row i. Chunk c covers keys [c·kDecodeChunk, (c + 1)·
+// kDecodeChunk) ∩ [0, limit), independent of the thread count.
+constexpr int64_t kDecodeChunk = 32;
+using AttentionChunkFn = void (*)(const AttentionArgs& a, int64_t i, int64_t j0, int64_t j1, float* part,
+                                  float* scratch);
+using AttentionMergeFn = void (*)(const AttentionArgs& a, int64_t i, const float* parts, int64_t nchunks);
+struct AttentionDecodeFns {
+    AttentionChunkFn chunk = nullptr;
+    AttentionMergeFn merge = nullptr;
+};
+
 AttentionRowFn attention_row_kernel(DType ktype, DType vtype);  // best for this CPU
 AttentionGroupFn attention_group_kernel(DType ktype, DType vtype);  // nullptr if this CPU has none
 AttentionGroupFn attention_group_kernel_avx512(DType ktype, DType vtype);
+AttentionDecodeFns attention_decode_kernels(DType ktype, DType vtype, int64_t Dh);  // empty if this CPU has none
+AttentionDecodeFns attention_decode_kernels_avx512(DType ktype, DType vtype, int64_t Dh);
 AttentionFlashFn attention_flash_kernel();  // nullptr if this CPU has none (needs AVX2+FMA)
 AttentionFlashFn attention_flash_kernel_avx512();
 AttentionFlashFn attention_flash_kernel_avx2();

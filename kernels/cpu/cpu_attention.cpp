@@ -1,15 +1,20 @@
 // CPU attention: out[Tq, H, Dh] = softmax(q·kᵀ·scale + mask)·v for q[Tq, H, Dh] (f32) and a KV cache
 // k/v[Tk, Hkv, Dh] in f32/bf16/f16; query head h reads kv head h / (H / Hkv) (GQA). With
 // causal_start >= 0 query i sits at position causal_start + i and sees keys 0 .. causal_start + i.
-// AVX-512: one task per (query, group of kv heads), reading the cache key-major; otherwise one task
-// per (query, head). Either way each head's arithmetic is fixed, whatever the thread count.
+// AVX-512: problems with <= 4 query rows (decode) split each row's keys into fixed chunks of 32, one
+// task per (row, chunk) over all heads, merged with log-sum-exp weights (attention_decode_avx512.cpp);
+// other problems one task per (query, group of kv heads), reading the cache key-major. Otherwise one
+// task per (query, head). Either way each head's arithmetic is fixed, whatever the thread count.
 // attention_multi runs several such problems (one per sequence of a batch) in one pool dispatch.
 // Non-causal problems with >= 32 query rows (vision encoders) use the tiled flash kernel (AVX-512/AVX2)
 // instead: one task per (head, 4 query rows), online softmax over blocks of 64 keys.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <memory>
 #include <vector>
 
+#include "kernels/attention_shapes.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/attention_kernels.h"
 
@@ -25,32 +30,19 @@ AttentionArgs attention_args(const std::string& name, const Tensor& out, const T
     check_f32(op, "q", q);
     check_float(op, "k", k);
     check_float(op, "v", v);
-    if (q.ndim() != 3) fail(op, "q is " + q.str() + " but must be [Tq, H, Dh]");
-    if (k.ndim() != 3) fail(op, "k is " + k.str() + " but must be [Tk, Hkv, Dh]");
-    check_same_shape(op, "out", out, "q", q);
-    check_same_shape(op, "v", v, "k", k);
-    int64_t Tq = q.dim(0), H = q.dim(1), Dh = q.dim(2), Tk = k.dim(0), Hkv = k.dim(1);
-    if (k.dim(2) != Dh) fail(op, "k head dim " + std::to_string(k.dim(2)) + " != q head dim " + std::to_string(Dh));
-    if (Hkv <= 0 || H % Hkv != 0)
-        fail(op, "q heads " + std::to_string(H) + " must be a multiple of kv heads " + std::to_string(Hkv));
-    if (causal_start >= 0 && Tk < causal_start + Tq)
-        fail(op, "causal attention needs Tk >= causal_start + Tq, got Tk = " + std::to_string(Tk) +
-                     ", causal_start = " + std::to_string(causal_start) + ", Tq = " + std::to_string(Tq) +
-                     " (append the new keys to the cache first)");
-    if (out.data() == q.data() && out.numel() > 0) fail(op, "out must not alias q");
-    if (Tk == 0) fail(op, "k/v hold no keys (Tk = 0)");
+    if (std::string e = attention_shape_error(out, q, k, v, causal_start); !e.empty()) fail(op, e);
     AttentionArgs a;
+    a.Tq = q.dim(0);
+    a.H = q.dim(1);
+    a.Dh = q.dim(2);
+    a.Tk = k.dim(0);
+    a.Hkv = k.dim(1);
     a.q = q.ptr<float>();
     a.k = k.data();
     a.v = v.data();
     a.ktype = k.dtype();
     a.vtype = v.dtype();
     a.out = out.ptr<float>();
-    a.Tq = Tq;
-    a.H = H;
-    a.Hkv = Hkv;
-    a.Dh = Dh;
-    a.Tk = Tk;
     a.scale = scale;
     a.causal_start = causal_start;
     return a;
@@ -66,13 +58,19 @@ float* scratch_floats(size_t n) {
     return buf.data();
 }
 
+// The calling thread's buffer of split-key partials (written and read within one attention_all).
+float* partial_floats(size_t n) {
+    thread_local std::vector<float> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+}
+
+// Problems with at most this many query rows (decode, speculative rows) use the split-key kernels
+// where present: one item per (row, chunk of keys) instead of per (row, kv-head group).
+constexpr int64_t kSplitMaxRows = 4;
+
 }  // namespace
 
-// All problems in one thread-pool dispatch. Work items: for each problem, its query rows times G
-// groups of kv heads (AVX-512 key-major kernel) or its query rows times heads (row kernels); items
-// are numbered problem after problem and located by binary search over the prefix counts. G depends
-// only on the total row count and the thread count, and per-head results do not depend on G, so the
-// output is bitwise the same for any thread count and any batching of the same problems.
 // Long non-causal problem (vision encoders) with the tiled flash kernel: K/V of every kv head packed
 // to f32 (K transposed) in one dispatch, then one item per (head, block of 4 query rows).
 void CpuBackend::attention_flash(const AttentionArgs& a, AttentionFlashFn fn) {
@@ -100,6 +98,16 @@ void CpuBackend::attention_flash(const AttentionArgs& a, AttentionFlashFn fn) {
     });
 }
 
+// All other problems in one thread-pool dispatch. Work items, numbered problem after problem and
+// located by binary search over the prefix counts:
+//   - decode-like problems (<= kSplitMaxRows query rows) with a split-key kernel: one item per (row,
+//     chunk of kDecodeChunk keys), all heads; each writes its partial, and whichever item of a row
+//     finishes last merges the row's partials in chunk order (an atomic countdown per row);
+//   - otherwise the AVX-512 key-major kernel: query rows times G groups of kv heads, or the row
+//     kernels: query rows times heads.
+// Chunk boundaries depend only on the problem, G only on the row count and the thread count, and
+// per-head results depend on neither (the split decision is per problem), so the output is bitwise
+// the same for any thread count and any batching of the same problems.
 void CpuBackend::attention_all(const std::vector<AttentionArgs>& all) {
     // Long non-causal problems take the tiled kernel (a per-problem choice, so attention_multi still
     // matches attention() entry by entry); the rest share one dispatch below.
@@ -113,36 +121,75 @@ void CpuBackend::attention_all(const std::vector<AttentionArgs>& all) {
     const size_t n = probs.size();
     if (n == 0) return;
     const int64_t threads = pool_.size();
-    int64_t rows = 0;
-    for (const AttentionArgs& a : probs) rows += a.Tq;
-    if (rows == 0) return;
     std::vector<AttentionGroupFn> gfn(n);
     std::vector<AttentionRowFn> rfn(n);
+    std::vector<AttentionDecodeFns> dfn(n);
     std::vector<int64_t> groups(n), first(n + 1, 0);
+    // Split rows: for split problem s, rows srow[s] .. srow[s] + Tq − 1 of the row tables below.
+    std::vector<int64_t> srow(n, 0), row_chunks, row_part;  // chunks per row, first partial of the row
+    int64_t rows = 0, parts = 0;
     size_t scratch = 0;
-    // Few rows (decode): split each row's kv heads so all threads get items; many rows: one per row.
-    const int64_t G = rows >= 2 * threads ? 1 : (threads + rows - 1) / rows;
     for (size_t s = 0; s < n; s++) {
         const AttentionArgs& a = probs[s];
-        gfn[s] = attention_group_kernel(a.ktype, a.vtype);
-        if (gfn[s]) {
-            groups[s] = std::min<int64_t>(G, a.Hkv);
-            const int64_t nh_max = (a.Hkv + groups[s] - 1) / groups[s] * (a.H / a.Hkv);
-            scratch = std::max(scratch, size_t(nh_max * (a.Tk + a.Dh + 1)));
+        if (a.Tq > 0 && a.Tq <= kSplitMaxRows) dfn[s] = attention_decode_kernels(a.ktype, a.vtype, a.Dh);
+        if (dfn[s].chunk) {
+            srow[s] = int64_t(row_chunks.size());
+            for (int64_t i = 0; i < a.Tq; i++) {
+                const int64_t limit = a.causal_start < 0 ? a.Tk : a.causal_start + i + 1;
+                const int64_t nch = (limit + kDecodeChunk - 1) / kDecodeChunk;
+                row_chunks.push_back(nch);
+                row_part.push_back(parts);
+                parts += nch * a.H * (a.Dh + 2);
+                first[s + 1] += nch;
+            }
+            scratch = std::max(scratch, size_t(a.H * (kDecodeChunk + 2 * a.Dh)));
         } else {
-            rfn[s] = attention_row_kernel(a.ktype, a.vtype);
-            groups[s] = a.H;  // one item per (row, head)
-            scratch = std::max(scratch, size_t(a.Tk + 2 * a.Dh));
+            rows += a.Tq;
         }
-        first[s + 1] = first[s] + a.Tq * groups[s];
     }
+    // Few rows (decode): split each row's kv heads so all threads get items; many rows: one per row.
+    const int64_t G = rows >= 2 * threads || rows == 0 ? 1 : (threads + rows - 1) / rows;
+    for (size_t s = 0; s < n; s++) {
+        const AttentionArgs& a = probs[s];
+        if (!dfn[s].chunk) {
+            gfn[s] = attention_group_kernel(a.ktype, a.vtype);
+            if (gfn[s]) {
+                groups[s] = std::min<int64_t>(G, a.Hkv);
+                const int64_t nh_max = (a.Hkv + groups[s] - 1) / groups[s] * (a.H / a.Hkv);
+                scratch = std::max(scratch, size_t(nh_max * (a.Tk + a.Dh + 1)));
+            } else {
+                rfn[s] = attention_row_kernel(a.ktype, a.vtype);
+                groups[s] = a.H;  // one item per (row, head)
+                scratch = std::max(scratch, size_t(a.Tk + 2 * a.Dh));
+            }
+            first[s + 1] = a.Tq * groups[s];
+        }
+        first[s + 1] += first[s];
+    }
+    if (first[n] == 0) return;
+    float* part = partial_floats(size_t(parts));
+    std::unique_ptr<std::atomic<int64_t>[]> pending(new std::atomic<int64_t>[row_chunks.size()]);
+    for (size_t r = 0; r < row_chunks.size(); r++) pending[r].store(row_chunks[r], std::memory_order_relaxed);
     pool_.parallel_for(first[n], 1, [&](int64_t b, int64_t e) {
         float* buf = scratch_floats(scratch);
         size_t s = size_t(std::upper_bound(first.begin(), first.end(), b) - first.begin()) - 1;
         for (int64_t t = b; t < e; t++) {
             while (t >= first[s + 1]) s++;
             const AttentionArgs& a = probs[s];
-            const int64_t u = t - first[s], g = u % groups[s], i = u / groups[s];
+            int64_t u = t - first[s];
+            if (dfn[s].chunk) {
+                int64_t r = srow[s], i = 0;
+                while (u >= row_chunks[size_t(r)]) u -= row_chunks[size_t(r++)], i++;
+                const int64_t limit = a.causal_start < 0 ? a.Tk : a.causal_start + i + 1;
+                const int64_t per = a.H * (a.Dh + 2), j0 = u * kDecodeChunk;
+                float* row_parts = part + row_part[size_t(r)];
+                dfn[s].chunk(a, i, j0, std::min(j0 + kDecodeChunk, limit), row_parts + u * per, buf);
+                // The last chunk of the row to finish merges (acq_rel: it sees every other chunk's writes).
+                if (pending[size_t(r)].fetch_sub(1, std::memory_order_acq_rel) == 1)
+                    dfn[s].merge(a, i, row_parts, row_chunks[size_t(r)]);
+                continue;
+            }
+            const int64_t g = u % groups[s], i = u / groups[s];
             if (gfn[s]) gfn[s](a, i, g * a.Hkv / groups[s], (g + 1) * a.Hkv / groups[s], buf);
             else rfn[s](a, i, g, buf);
         }
