@@ -9,6 +9,7 @@
 //   and a second kernel merges the per-split (max, sum, unnormalised output) triples. Dh <= 512.
 #include <algorithm>
 
+#include "kernels/attention_shapes.h"
 #include "kernels/cuda/cuda_backend_impl.h"
 
 namespace janus::cuda {
@@ -323,20 +324,8 @@ void CudaBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k,
     check_f32(*this, op, "q", q);
     check_float(*this, op, "k", k);
     check_float(*this, op, "v", v);
-    if (q.ndim() != 3) fail(op, "q is " + q.str() + " but must be [Tq, H, Dh]");
-    if (k.ndim() != 3) fail(op, "k is " + k.str() + " but must be [Tk, Hkv, Dh]");
-    check_same_shape(op, "out", out, "q", q);
-    check_same_shape(op, "v", v, "k", k);
-    int64_t Tq = q.dim(0), H = q.dim(1), Dh = q.dim(2), Tk = k.dim(0), Hkv = k.dim(1);
-    if (k.dim(2) != Dh) fail(op, "k head dim " + std::to_string(k.dim(2)) + " != q head dim " + std::to_string(Dh));
-    if (Hkv <= 0 || H % Hkv != 0)
-        fail(op, "q heads " + std::to_string(H) + " must be a multiple of kv heads " + std::to_string(Hkv));
-    if (causal_start >= 0 && Tk < causal_start + Tq)
-        fail(op, "causal attention needs Tk >= causal_start + Tq, got Tk = " + std::to_string(Tk) +
-                     ", causal_start = " + std::to_string(causal_start) + ", Tq = " + std::to_string(Tq) +
-                     " (append the new keys to the cache first)");
-    if (out.data() == q.data() && out.numel() > 0) fail(op, "out must not alias q");
-    if (Tk == 0) fail(op, "k/v hold no keys (Tk = 0)");
+    if (std::string e = attention_shape_error(out, q, k, v, causal_start); !e.empty()) fail(op, e);
+    const int64_t Tq = q.dim(0), H = q.dim(1), Dh = q.dim(2), Tk = k.dim(0), Hkv = k.dim(1);
     if (Dh > 512) fail(op, "head dim " + std::to_string(Dh) + " is above the CUDA kernel's limit of 512");
     if (H > 65535) fail(op, "more than 65535 heads");
     if (Tq == 0 || Dh == 0) return;
