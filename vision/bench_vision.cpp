@@ -193,7 +193,9 @@ std::string VisionBenchReport::to_text() const {
     std::ostringstream s;
     char line[512];
     s << "janus bench vision --synthetic " << model << " (" << backend << ", weights " << weights << ", compute f32)\n";
-    std::snprintf(line, sizeof line, "measured: GEMM %.1f GFLOP/s ([576,1024]x[4096,1024]^T), conv %.1f GFLOP/s (3x3)\n\n",
+    std::snprintf(line, sizeof line,
+                  "measured: GEMM %.1f GFLOP/s ([576,1024]x[4096,1024]^T), conv %.1f GFLOP/s (3x3 as run, direct-conv FLOP "
+                  "count; on AVX-512 the conv is Winograd F(4x4,3x3), 1/4 of the multiplies)\n\n",
                   gemm_gflops, conv_gflops);
     s << line;
     s << "| module | ms | GFLOP | GFLOP/s | of measured | PyTorch ms | speed-up |\n";
