@@ -8,8 +8,9 @@
 //  - U (weights, transformed once per call) is packed [36][ceil(Co/6)][Ci][6] so the GEMM micro-kernel
 //    broadcasts 6 consecutive output-channel values per input channel.
 //  - Tiles run along vector lanes: a "segment" is up to 16 consecutive tiles of one tile row; a block
-//    is up to 4 segments (64 tiles). The input transform reads each padded input row once, splits it
-//    into the 4 column phases with permutes (lane j = tile j) and writes V[36][Ci][64] for the block.
+//    is up to 4 segments (64 tiles). The input is first copied zero-bordered as [row][Ci][column] (so
+//    the six rows of a tile row stream sequentially over channels); the input transform splits each
+//    row window into the column phases with permutes (lane j = tile j) and writes V[36][Ci][64].
 //  - Per block: for each ξ, the micro-kernel (6 output channels × 4 vectors of 16 tiles, 24 zmm
 //    accumulators, fixed Ci order) writes M[36][Co6][64]; the output transform then turns each
 //    channel's 36 vectors into 4×4 outputs, re-interleaves them into rows and adds the bias.
@@ -50,7 +51,8 @@ struct Segment {
 };
 
 struct Geometry {
-    int64_t Ci, Co, Co6, H, W, th, tw, Hq, Wq;  // Hq × Wq: padded plane (row 0 / column 0 = input −1)
+    int64_t Ci, Co, Co6, H, W, th, tw;
+    int64_t Hq, Wq, rs;  // padded input [Hq][Ci][Wq] (row 0 / column 0 = input −1), row stride rs = Ci·Wq
 };
 
 // ---- 1-D transforms on vectors -----------------------------------------------------------------
@@ -161,34 +163,43 @@ inline void split_phases(const float* src, __m512 p[6]) {
     p[5] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(src[65])), _mm512_castps_si512(p[1]), 1));
 }
 
-// Padded-plane offsets of the 16 tiles' top-left corners (lanes past n repeat the first tile).
+// Padded-input offsets of the 16 tiles' top-left corners (lanes past n repeat the first tile).
 inline __m512i tile_offsets(const Geometry& g, const Segment& sg) {
     alignas(64) int32_t off[16];
     for (int l = 0; l < 16; l++) {
         int64_t t = sg.t0 + (l < sg.n ? l : 0);
-        off[l] = int32_t((t / g.tw) * 4 * g.Wq + (t % g.tw) * 4);
+        off[l] = int32_t((t / g.tw) * 4 * g.rs + (t % g.tw) * 4);
     }
     return _mm512_load_si512(off);
 }
 
-// V[ξ·vxs + ci·ldv + 16·v + j] for segments v of `seg`, input channels [c0, c1).
+// V[ξ·vxs + ci·ldv + 16·v + j] for segments v of `seg`, input channels [c0, c1). Channel-major loop:
+// with the [row][channel][column] padding layout the six patch rows advance sequentially with ci.
 void input_transform(const Geometry& g, const float* xpad, const Segment* seg, int nseg, float* V, int64_t ldv,
                      int64_t vxs, int64_t c0, int64_t c1) {
-    const int64_t plane = g.Hq * g.Wq;
-    for (int v = 0; v < nseg; v++) {
-        const Segment& sg = seg[v];
-        const __m512i offs = sg.row ? _mm512_setzero_si512() : tile_offsets(g, sg);
-        const int64_t start = int64_t(sg.ti) * 4 * g.Wq + int64_t(sg.tj0) * 4;
-        for (int64_t ci = c0; ci < c1; ci++) {
-            const float* xc = xpad + ci * plane;
+    for (int v0 = 0; v0 < nseg; v0 += kSegs) {  // groups of up to kSegs segments
+    const int v1 = std::min(nseg, v0 + kSegs);
+    __m512i offs[kSegs];
+    int64_t start[kSegs];
+    for (int v = v0; v < v1; v++) {
+        offs[v - v0] = seg[v].row ? _mm512_setzero_si512() : tile_offsets(g, seg[v]);
+        start[v - v0] = int64_t(seg[v].ti) * 4 * g.rs + int64_t(seg[v].tj0) * 4;
+    }
+    for (int64_t ci = c0; ci < c1; ci++) {
+        const float* xc = xpad + ci * g.Wq;
+        for (int v = v0; v < v1; v++) {
             __m512 t[6][6];  // t[r][k]: row r of the patch, column-transformed
             for (int r = 0; r < 6; r++) {
                 __m512 p[6];
-                if (sg.row) {
-                    split_phases(xc + start + r * g.Wq, p);
+                if (seg[v].row) {
+                    const float* src = xc + start[v - v0] + r * g.rs;
+                    if (ci + 2 < c1) {  // the same window two channels ahead (the hardware prefetchers miss these)
+                        for (int l = 0; l < 5; l++) _mm_prefetch(reinterpret_cast<const char*>(src + 2 * g.Wq + 16 * l), _MM_HINT_T0);
+                    }
+                    split_phases(src, p);
                 } else {
                     for (int s = 0; s < 6; s++)
-                        p[s] = _mm512_i32gather_ps(_mm512_add_epi32(offs, _mm512_set1_epi32(int32_t(r * g.Wq + s))), xc, 4);
+                        p[s] = _mm512_i32gather_ps(_mm512_add_epi32(offs[v - v0], _mm512_set1_epi32(int32_t(r * g.rs + s))), xc, 4);
                 }
                 bt6(p, t[r]);
             }
@@ -199,6 +210,7 @@ void input_transform(const Geometry& g, const float* xpad, const Segment* seg, i
                 for (int i = 0; i < 6; i++) _mm512_storeu_ps(dst + (i * 6 + k) * vxs, o[i]);
             }
         }
+    }
     }
 }
 
@@ -308,16 +320,14 @@ T* grow(std::vector<T>& v, size_t n) {
     return v.data();
 }
 
-// Zero-bordered copy of one image: xpad[ci][1 + h][1 + w] = x[ci][h][w], zeros elsewhere.
+// Zero-bordered copy of one image: xpad[1 + h][ci][1 + w] = x[ci][h][w], zeros elsewhere.
 void pad_input(ThreadPool& pool, const Geometry& g, const float* xn, float* xpad) {
-    const int64_t plane = g.Hq * g.Wq;
-    pool.parallel_for(g.Ci, 1, [&](int64_t c0, int64_t c1) {
-        for (int64_t ci = c0; ci < c1; ci++) {
-            float* pc = xpad + ci * plane;
-            std::fill(pc, pc + g.Wq, 0.0f);
-            for (int64_t h = 0; h + 1 < g.Hq; h++) {
-                float* row = pc + (h + 1) * g.Wq;
-                if (h < g.H) {
+    pool.parallel_for(g.Hq, 4, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+            const int64_t h = r - 1;
+            for (int64_t ci = 0; ci < g.Ci; ci++) {
+                float* row = xpad + r * g.rs + ci * g.Wq;
+                if (h >= 0 && h < g.H) {
                     row[0] = 0.0f;
                     std::copy(xn + (ci * g.H + h) * g.W, xn + (ci * g.H + h + 1) * g.W, row + 1);
                     std::fill(row + 1 + g.W, row + g.Wq, 0.0f);
@@ -339,6 +349,7 @@ void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, c
     g.th = (H + 3) / 4, g.tw = (W + 3) / 4;
     g.Hq = 4 * g.th + 2;
     g.Wq = (4 * g.tw + 66 + 15) / 16 * 16;  // a row segment may read 66 floats from any tile column
+    g.rs = Ci * g.Wq;
     const int64_t T = g.th * g.tw;
 
     std::vector<Segment> segs;
