@@ -52,7 +52,6 @@ struct Segment {
 
 struct Geometry {
     int64_t Ci, Co, Co6, H, W, th, tw;
-    int64_t Hq, Wq, rs;  // padded input [Hq][Ci][Wq] (row 0 / column 0 = input −1), row stride rs = Ci·Wq
 };
 
 // ---- 1-D transforms on vectors -----------------------------------------------------------------
@@ -102,44 +101,46 @@ inline __mmask16 lane_mask(int64_t r) { return r >= 16 ? __mmask16(0xffff) : r <
 // U[ξ][cb][ci][c] = (G g Gᵀ)[ξ] for output channel co = 6·cb + c (zero for Co <= co < Co6), input
 // channel ci — so the GEMM micro-kernel reads its 6 broadcast values per ci from consecutive memory.
 // Lanes run over 16 input channels of one output channel (9 gathers from 144 consecutive floats);
-// the 36 results go through a small buffer to their stride-6 places.
+// the 6 × 36 results of one block of 6 output channels go through a small buffer and are written out
+// as 36 runs of 6·16 consecutive floats.
 void transform_weights(ThreadPool& pool, const Geometry& g, const float* w, float* U) {
     const int64_t Ci = g.Ci, Co = g.Co, CBn = g.Co6 / kCB;
     const int64_t xi_stride = CBn * Ci * kCB;
     pool.parallel_for(CBn, 1, [&](int64_t b0, int64_t b1) {
-        alignas(64) float tmp[36][16];
+        alignas(64) float tmp[kCB][36][16];
         const __m512i lane9 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                  _mm512_set1_epi32(9));
         for (int64_t cb = b0; cb < b1; cb++)
-            for (int c = 0; c < kCB; c++) {
-                const int64_t co = cb * kCB + c;
-                for (int64_t ci0 = 0; ci0 < Ci; ci0 += 16) {
-                    const int64_t nl = std::min<int64_t>(16, Ci - ci0);
-                    if (co < Co) {
-                        const __mmask16 m = lane_mask(nl);
-                        const float* base = w + (co * Ci + ci0) * 9;
-                        __m512 k9[3][3];  // k9[r][s], lanes = input channels
-                        for (int k = 0; k < 9; k++)
-                            k9[k / 3][k % 3] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(lane9, _mm512_set1_epi32(k)),
-                                                                        base, 4);
-                        __m512 t[6][3];  // G·g: t[i][s]
-                        for (int s = 0; s < 3; s++) {
-                            __m512 col[3] = {k9[0][s], k9[1][s], k9[2][s]}, o[6];
-                            g3(col, o);
-                            for (int i = 0; i < 6; i++) t[i][s] = o[i];
-                        }
-                        for (int i = 0; i < 6; i++) {
-                            __m512 u[6];
-                            g3(t[i], u);  // row i of (G g) Gᵀ
-                            for (int j = 0; j < 6; j++) _mm512_store_ps(tmp[i * 6 + j], u[j]);
-                        }
-                    } else {
-                        for (int xi = 0; xi < 36; xi++) _mm512_store_ps(tmp[xi], _mm512_setzero_ps());
+            for (int64_t ci0 = 0; ci0 < Ci; ci0 += 16) {
+                const int64_t nl = std::min<int64_t>(16, Ci - ci0);
+                for (int c = 0; c < kCB; c++) {
+                    const int64_t co = cb * kCB + c;
+                    if (co >= Co) {
+                        for (int xi = 0; xi < 36; xi++) _mm512_store_ps(tmp[c][xi], _mm512_setzero_ps());
+                        continue;
                     }
-                    for (int xi = 0; xi < 36; xi++) {
-                        float* dst = U + xi * xi_stride + (cb * Ci + ci0) * kCB + c;
-                        for (int64_t l = 0; l < nl; l++) dst[l * kCB] = tmp[xi][l];
+                    const __mmask16 m = lane_mask(nl);
+                    const float* base = w + (co * Ci + ci0) * 9;
+                    __m512 k9[3][3];  // k9[r][s], lanes = input channels
+                    for (int k = 0; k < 9; k++)
+                        k9[k / 3][k % 3] =
+                            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(lane9, _mm512_set1_epi32(k)), base, 4);
+                    __m512 t[6][3];  // G·g: t[i][s]
+                    for (int s = 0; s < 3; s++) {
+                        __m512 col[3] = {k9[0][s], k9[1][s], k9[2][s]}, o[6];
+                        g3(col, o);
+                        for (int i = 0; i < 6; i++) t[i][s] = o[i];
                     }
+                    for (int i = 0; i < 6; i++) {
+                        __m512 u[6];
+                        g3(t[i], u);  // row i of (G g) Gᵀ
+                        for (int j = 0; j < 6; j++) _mm512_store_ps(tmp[c][i * 6 + j], u[j]);
+                    }
+                }
+                for (int xi = 0; xi < 36; xi++) {  // 6·nl consecutive floats per ξ
+                    float* dst = U + xi * xi_stride + (cb * Ci + ci0) * kCB;
+                    for (int64_t l = 0; l < nl; l++)
+                        for (int c = 0; c < kCB; c++) dst[l * kCB + c] = tmp[c][xi][l];
                 }
             }
     });
@@ -147,70 +148,113 @@ void transform_weights(ThreadPool& pool, const Geometry& g, const float* w, floa
 
 // ---- input transform ---------------------------------------------------------------------------
 
-// Row window r[0..65] (66 floats from `src`) → p_s[j] = r[4j + s], s = 0..5, j = 0..15.
-inline void split_phases(const float* src, __m512 p[6]) {
+// Row window r[0..65] (66 floats from `src`; lanes outside `m` / the flags read as 0)
+// → p_s[j] = r[4j + s], s = 0..5, j = 0..15.
+inline void split_phases(const float* src, const __mmask16 m[4], bool in64, bool in65, __m512 p[6]) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    __m512 z0 = _mm512_loadu_ps(src), z1 = _mm512_loadu_ps(src + 16);
-    __m512 z2 = _mm512_loadu_ps(src + 32), z3 = _mm512_loadu_ps(src + 48);
+    __m512 z0 = _mm512_maskz_loadu_ps(m[0], src), z1 = _mm512_maskz_loadu_ps(m[1], src + 16);
+    __m512 z2 = _mm512_maskz_loadu_ps(m[2], src + 32), z3 = _mm512_maskz_loadu_ps(m[3], src + 48);
     __m512 e_lo = _mm512_permutex2var_ps(z0, even, z1), o_lo = _mm512_permutex2var_ps(z0, odd, z1);
     __m512 e_hi = _mm512_permutex2var_ps(z2, even, z3), o_hi = _mm512_permutex2var_ps(z2, odd, z3);
     p[0] = _mm512_permutex2var_ps(e_lo, even, e_hi);
     p[2] = _mm512_permutex2var_ps(e_lo, odd, e_hi);
     p[1] = _mm512_permutex2var_ps(o_lo, even, o_hi);
     p[3] = _mm512_permutex2var_ps(o_lo, odd, o_hi);
-    p[4] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(src[64])), _mm512_castps_si512(p[0]), 1));
-    p[5] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(src[65])), _mm512_castps_si512(p[1]), 1));
+    const __m512 x64 = _mm512_set1_ps(in64 ? src[64] : 0.0f), x65 = _mm512_set1_ps(in65 ? src[65] : 0.0f);
+    p[4] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(x64), _mm512_castps_si512(p[0]), 1));
+    p[5] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(x65), _mm512_castps_si512(p[1]), 1));
 }
 
-// Padded-input offsets of the 16 tiles' top-left corners (lanes past n repeat the first tile).
-inline __m512i tile_offsets(const Geometry& g, const Segment& sg) {
-    alignas(64) int32_t off[16];
-    for (int l = 0; l < 16; l++) {
-        int64_t t = sg.t0 + (l < sg.n ? l : 0);
-        off[l] = int32_t((t / g.tw) * 4 * g.rs + (t % g.tw) * 4);
-    }
-    return _mm512_load_si512(off);
-}
+// How one segment reads the unpadded input plane x[H][W]; the zero padding is done with masks.
+struct SegRead {
+    int64_t ih0 = 0, off = 0;        // row segments: first patch row (4·ti − 1), window start (ih0·W + 4·tj0 − 1)
+    __mmask16 m[4] = {0, 0, 0, 0};   // row segments: window lanes inside [0, W)
+    bool in64 = false, in65 = false;
+    __m512i base;                    // gather segments: per-lane patch origin offset
+    __mmask16 gm[6][6];              // gather segments: lanes whose (r, s) input lies inside the image
+};
 
-// V[ξ·vxs + ci·ldv + 16·v + j] for segments v of `seg`, input channels [c0, c1). Channel-major loop:
-// with the [row][channel][column] padding layout the six patch rows advance sequentially with ci.
-void input_transform(const Geometry& g, const float* xpad, const Segment* seg, int nseg, float* V, int64_t ldv,
-                     int64_t vxs, int64_t c0, int64_t c1) {
-    for (int v0 = 0; v0 < nseg; v0 += kSegs) {  // groups of up to kSegs segments
-    const int v1 = std::min(nseg, v0 + kSegs);
-    __m512i offs[kSegs];
-    int64_t start[kSegs];
-    for (int v = v0; v < v1; v++) {
-        offs[v - v0] = seg[v].row ? _mm512_setzero_si512() : tile_offsets(g, seg[v]);
-        start[v - v0] = int64_t(seg[v].ti) * 4 * g.rs + int64_t(seg[v].tj0) * 4;
-    }
-    for (int64_t ci = c0; ci < c1; ci++) {
-        const float* xc = xpad + ci * g.Wq;
-        for (int v = v0; v < v1; v++) {
-            __m512 t[6][6];  // t[r][k]: row r of the patch, column-transformed
-            for (int r = 0; r < 6; r++) {
-                __m512 p[6];
-                if (seg[v].row) {
-                    const float* src = xc + start[v - v0] + r * g.rs;
-                    if (ci + 2 < c1) {  // the same window two channels ahead (the hardware prefetchers miss these)
-                        for (int l = 0; l < 5; l++) _mm_prefetch(reinterpret_cast<const char*>(src + 2 * g.Wq + 16 * l), _MM_HINT_T0);
-                    }
-                    split_phases(src, p);
-                } else {
-                    for (int s = 0; s < 6; s++)
-                        p[s] = _mm512_i32gather_ps(_mm512_add_epi32(offs[v - v0], _mm512_set1_epi32(int32_t(r * g.rs + s))), xc, 4);
-                }
-                bt6(p, t[r]);
+SegRead plan_read(const Geometry& g, const Segment& sg) {
+    SegRead rd;
+    if (sg.row) {
+        rd.ih0 = int64_t(sg.ti) * 4 - 1;
+        const int64_t col0 = int64_t(sg.tj0) * 4 - 1;
+        rd.off = rd.ih0 * g.W + col0;
+        for (int k = 0; k < 4; k++) {
+            __mmask16 m = 0;
+            for (int l = 0; l < 16; l++) {
+                const int64_t c = col0 + 16 * k + l;
+                if (c >= 0 && c < g.W) m = __mmask16(m | (1u << l));
             }
-            float* dst = V + ci * ldv + 16 * v;
-            for (int k = 0; k < 6; k++) {
-                __m512 col[6] = {t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k]}, o[6];
-                bt6(col, o);
-                for (int i = 0; i < 6; i++) _mm512_storeu_ps(dst + (i * 6 + k) * vxs, o[i]);
+            rd.m[k] = m;
+        }
+        rd.in64 = col0 + 64 >= 0 && col0 + 64 < g.W;
+        rd.in65 = col0 + 65 >= 0 && col0 + 65 < g.W;
+        rd.base = _mm512_setzero_si512();
+        return rd;
+    }
+    alignas(64) int32_t off[16];
+    int64_t ih[16], iw[16];
+    for (int l = 0; l < 16; l++) {
+        const int64_t t = sg.t0 + (l < sg.n ? l : 0);
+        ih[l] = (t / g.tw) * 4 - 1, iw[l] = (t % g.tw) * 4 - 1;
+        off[l] = int32_t(ih[l] * g.W + iw[l]);
+    }
+    rd.base = _mm512_load_si512(off);
+    for (int r = 0; r < 6; r++)
+        for (int s = 0; s < 6; s++) {
+            __mmask16 m = 0;
+            for (int l = 0; l < sg.n; l++)
+                if (ih[l] + r >= 0 && ih[l] + r < g.H && iw[l] + s >= 0 && iw[l] + s < g.W) m = __mmask16(m | (1u << l));
+            rd.gm[r][s] = m;
+        }
+    return rd;
+}
+
+// V[ξ·vxs + ci·ldv + 16·v + j] for segments v of `seg`, input channels [c0, c1) of one image x[Ci][H][W].
+// Channel-major loop with a software prefetch of the same rows two channels ahead (the hardware
+// prefetchers do not follow the plane-sized stride).
+void input_transform(const Geometry& g, const float* x, const Segment* seg, int nseg, float* V, int64_t ldv, int64_t vxs,
+                     int64_t c0, int64_t c1) {
+    const int64_t plane = g.H * g.W;
+    for (int v0 = 0; v0 < nseg; v0 += kSegs) {  // groups of up to kSegs segments
+        const int v1 = std::min(nseg, v0 + kSegs);
+        SegRead rd[kSegs];
+        for (int v = v0; v < v1; v++) rd[v - v0] = plan_read(g, seg[v]);
+        for (int64_t ci = c0; ci < c1; ci++) {
+            const float* xc = x + ci * plane;
+            for (int v = v0; v < v1; v++) {
+                const SegRead& q = rd[v - v0];
+                __m512 t[6][6];  // t[r][k]: row r of the patch, column-transformed
+                for (int r = 0; r < 6; r++) {
+                    __m512 p[6];
+                    if (seg[v].row) {
+                        const int64_t ih = q.ih0 + r;
+                        if (ih < 0 || ih >= g.H) {
+                            for (int k = 0; k < 6; k++) t[r][k] = _mm512_setzero_ps();
+                            continue;
+                        }
+                        const float* src = xc + q.off + r * g.W;
+                        if (ci + 2 < c1) {
+                            for (int l = 0; l < 5; l++) _mm_prefetch(reinterpret_cast<const char*>(src + 2 * plane + 16 * l), _MM_HINT_T0);
+                        }
+                        split_phases(src, q.m, q.in64, q.in65, p);
+                    } else {
+                        for (int s = 0; s < 6; s++)
+                            p[s] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), q.gm[r][s],
+                                                            _mm512_add_epi32(q.base, _mm512_set1_epi32(int32_t(r * g.W + s))), xc, 4);
+                    }
+                    bt6(p, t[r]);
+                }
+                float* dst = V + ci * ldv + 16 * v;
+                for (int k = 0; k < 6; k++) {
+                    __m512 col[6] = {t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k]}, o[6];
+                    bt6(col, o);
+                    for (int i = 0; i < 6; i++) _mm512_storeu_ps(dst + (i * 6 + k) * vxs, o[i]);
+                }
             }
         }
-    }
     }
 }
 
@@ -320,25 +364,6 @@ T* grow(std::vector<T>& v, size_t n) {
     return v.data();
 }
 
-// Zero-bordered copy of one image: xpad[1 + h][ci][1 + w] = x[ci][h][w], zeros elsewhere.
-void pad_input(ThreadPool& pool, const Geometry& g, const float* xn, float* xpad) {
-    pool.parallel_for(g.Hq, 4, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; r++) {
-            const int64_t h = r - 1;
-            for (int64_t ci = 0; ci < g.Ci; ci++) {
-                float* row = xpad + r * g.rs + ci * g.Wq;
-                if (h >= 0 && h < g.H) {
-                    row[0] = 0.0f;
-                    std::copy(xn + (ci * g.H + h) * g.W, xn + (ci * g.H + h + 1) * g.W, row + 1);
-                    std::fill(row + 1 + g.W, row + g.Wq, 0.0f);
-                } else {
-                    std::fill(row, row + g.Wq, 0.0f);
-                }
-            }
-        }
-    });
-}
-
 }  // namespace
 
 void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, const float* bias, float* y, int64_t N,
@@ -347,9 +372,6 @@ void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, c
     g.Ci = Ci, g.Co = Co, g.H = H, g.W = W;
     g.Co6 = (Co + kCB - 1) / kCB * kCB;
     g.th = (H + 3) / 4, g.tw = (W + 3) / 4;
-    g.Hq = 4 * g.th + 2;
-    g.Wq = (4 * g.tw + 66 + 15) / 16 * 16;  // a row segment may read 66 floats from any tile column
-    g.rs = Ci * g.Wq;
     const int64_t T = g.th * g.tw;
 
     std::vector<Segment> segs;
@@ -363,24 +385,23 @@ void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, c
     const int64_t nseg = int64_t(segs.size()), blocks = (nseg + kSegs - 1) / kSegs;
 
     // Scratch kept per thread between calls (no page faults on every conv of a decode).
-    static thread_local std::vector<float> U_buf, xpad_buf, V_all, M_all;
+    static thread_local std::vector<float> U_buf, V_all, M_all;
     float* U = grow(U_buf, size_t(36 * Ci * g.Co6));
     transform_weights(pool, g, w, U);
-    float* xpad = grow(xpad_buf, size_t(Ci * g.Hq * g.Wq));
     const int64_t uxs = Ci * g.Co6;
 
     // Small images (few blocks, large channel counts: the VQ decoder's 24² and 48² levels): all tiles
     // at once, so U is read once per conv; the three phases are split over channels / ξ instead.
     const bool whole = blocks < 8;
     for (int64_t n = 0; n < N; n++) {
-        pad_input(pool, g, x + n * Ci * H * W, xpad);
+        const float* xn = x + n * Ci * H * W;
         float* yn = y + n * Co * H * W;
         if (whole) {
             const int64_t L = 16 * nseg;
             const int64_t vxs = Ci * L + 16, mxs = g.Co6 * L + 16;  // ξ strides off 4 KiB multiples
             float* V = grow(V_all, size_t(36 * vxs));
             float* M = grow(M_all, size_t(36 * mxs));
-            pool.parallel_for(Ci, 4, [&](int64_t c0, int64_t c1) { input_transform(g, xpad, segs.data(), int(nseg), V, L, vxs, c0, c1); });
+            pool.parallel_for(Ci, 4, [&](int64_t c0, int64_t c1) { input_transform(g, xn, segs.data(), int(nseg), V, L, vxs, c0, c1); });
             const int64_t CBn = g.Co6 / kCB, cbc = 4, chunks = (CBn + cbc - 1) / cbc;
             pool.parallel_for(36 * chunks, 1, [&](int64_t i0, int64_t i1) {
                 for (int64_t i = i0; i < i1; i++) {
@@ -399,7 +420,7 @@ void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, c
             for (int64_t blk = b0; blk < b1; blk++) {
                 const Segment* sg = segs.data() + blk * kSegs;
                 const int ns = int(std::min<int64_t>(kSegs, nseg - blk * kSegs));
-                input_transform(g, xpad, sg, ns, V, L, vxs, 0, Ci);
+                input_transform(g, xn, sg, ns, V, L, vxs, 0, Ci);
                 for (int xi = 0; xi < 36; xi++) gemm_xi(g, U + xi * uxs, V + xi * vxs, L, M + xi * mxs, L, 0, g.Co6 / kCB, ns);
                 output_transform(g, M, L, mxs, sg, ns, bias, yn, 0, Co);
             }
