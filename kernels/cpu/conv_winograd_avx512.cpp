@@ -7,17 +7,23 @@
 // multiplies per 16 outputs instead of 144·Ci·Co, i.e. 4× fewer. Layout and order of work:
 //  - U (weights, transformed once per call) is packed [36][ceil(Co/6)][Ci][6] so the GEMM micro-kernel
 //    broadcasts 6 consecutive output-channel values per input channel.
-//  - Tiles run along vector lanes: a "segment" is up to 16 consecutive tiles of one tile row; a block
-//    is up to 4 segments (64 tiles). The input is first copied zero-bordered as [row][Ci][column] (so
-//    the six rows of a tile row stream sequentially over channels); the input transform splits each
-//    row window into the column phases with permutes (lane j = tile j) and writes V[36][Ci][64].
-//  - Per block: for each ξ, the micro-kernel (6 output channels × 4 vectors of 16 tiles, 24 zmm
-//    accumulators, fixed Ci order) writes M[36][Co6][64]; the output transform then turns each
-//    channel's 36 vectors into 4×4 outputs, re-interleaves them into rows and adds the bias.
-// Blocks are independent and every output element sees the same arithmetic whatever thread runs its
-// block, so results are bitwise identical for any thread count. Error: max |y − y_f64| ≤ ~2e-6·Σ|x·w|
-// measured on random data (the op table's tolerance is 1e-5·Σ|x·w|). Compiled with a target pragma and
-// reached only through the cpuid dispatch in cpu_conv.cpp; uses no inline functions from library headers.
+//  - Tiles (raster order) run along vector lanes: a segment is 16 consecutive tiles. When they lie in
+//    one tile row the input transform loads each input row window with masked loads (the zero
+//    padding) and splits it into the column phases with permutes (lane j = tile j); segments that
+//    straddle tile rows (narrow images) gather per lane instead. The input is read in place.
+//  - Per-block mode (larger images): a block of 4 segments (64 tiles) is transformed into V[36][Ci][64];
+//    for each ξ the micro-kernel (6 output channels × 4 vectors of 16 tiles, 24 zmm accumulators,
+//    fixed Ci order) writes M[36][Co6][64]; the output transform turns each channel's 36 vectors
+//    into 4×4 outputs, re-interleaves them into rows (scatter for straddling segments), adds bias.
+//    Blocks are split over the threads.
+//  - Whole-image mode (< 8 blocks: the decoder's 24² and 48² levels with 256-512 channels): the same
+//    three steps over all tiles at once, split over input channels / (ξ, channel block) / output
+//    channels, so the large U is read once per call.
+// Every output element sees the same arithmetic whichever thread computes it, so results are bitwise
+// identical for any thread count. Error: max |y − y_f64| ≤ ~2e-6·Σ|x·w| measured on random data (the
+// op table's tolerance is 1e-5·Σ|x·w|); the real-dimension VQ decode stays at 1.2e-5 of max |ref|.
+// Compiled with a target pragma and reached only through the cpuid dispatch in cpu_conv.cpp; uses no
+// inline functions from library headers.
 #include <algorithm>
 #include <vector>
 
@@ -29,7 +35,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma")
 #ifdef __clang__  // clang ignores GCC target pragmas: same features per function
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))), \
+                             apply_to = function)
 #endif
 
 #include <immintrin.h>
@@ -38,8 +45,8 @@ namespace janus::cpu {
 
 namespace {
 
-constexpr int kCB = 6;       // output channels per micro-kernel tile
-constexpr int kSegs = 4;     // segments (vectors of 16 tiles) per micro-kernel tile and per block
+constexpr int kCB = 6;    // output channels per micro-kernel tile
+constexpr int kSegs = 4;  // segments (vectors of 16 tiles) per micro-kernel tile and per block
 
 // 16 consecutive tiles in raster order (the last segment may hold fewer). `row` is true when they
 // all lie in one tile row: then the transforms read and write whole rows with permutes; otherwise
@@ -87,14 +94,17 @@ inline void g3(const __m512 g[3], __m512 u[6]) {
     u[0] = _mm512_mul_ps(_mm512_set1_ps(0.25f), g[0]);
     u[1] = _mm512_mul_ps(_mm512_set1_ps(-1.0f / 6.0f), _mm512_add_ps(s02, g[1]));
     u[2] = _mm512_mul_ps(_mm512_set1_ps(-1.0f / 6.0f), _mm512_sub_ps(s02, g[1]));
-    __m512 t = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24.0f), g[0], _mm512_mul_ps(_mm512_set1_ps(1.0f / 6.0f), g[2]));
+    __m512 t =
+        _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24.0f), g[0], _mm512_mul_ps(_mm512_set1_ps(1.0f / 6.0f), g[2]));
     __m512 h = _mm512_mul_ps(_mm512_set1_ps(1.0f / 12.0f), g[1]);
     u[3] = _mm512_add_ps(t, h);
     u[4] = _mm512_sub_ps(t, h);
     u[5] = g[2];
 }
 
-inline __mmask16 lane_mask(int64_t r) { return r >= 16 ? __mmask16(0xffff) : r <= 0 ? __mmask16(0) : __mmask16((1u << r) - 1); }
+inline __mmask16 lane_mask(int64_t r) {
+    return r >= 16 ? __mmask16(0xffff) : r <= 0 ? __mmask16(0) : __mmask16((1u << r) - 1);
+}
 
 // ---- weight transform --------------------------------------------------------------------------
 
@@ -108,8 +118,8 @@ void transform_weights(ThreadPool& pool, const Geometry& g, const float* w, floa
     const int64_t xi_stride = CBn * Ci * kCB;
     pool.parallel_for(CBn, 1, [&](int64_t b0, int64_t b1) {
         alignas(64) float tmp[kCB][36][16];
-        const __m512i lane9 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                 _mm512_set1_epi32(9));
+        const __m512i lane9 = _mm512_mullo_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(9));
         for (int64_t cb = b0; cb < b1; cb++)
             for (int64_t ci0 = 0; ci0 < Ci; ci0 += 16) {
                 const int64_t nl = std::min<int64_t>(16, Ci - ci0);
@@ -123,8 +133,8 @@ void transform_weights(ThreadPool& pool, const Geometry& g, const float* w, floa
                     const float* base = w + (co * Ci + ci0) * 9;
                     __m512 k9[3][3];  // k9[r][s], lanes = input channels
                     for (int k = 0; k < 9; k++)
-                        k9[k / 3][k % 3] =
-                            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(lane9, _mm512_set1_epi32(k)), base, 4);
+                        k9[k / 3][k % 3] = _mm512_mask_i32gather_ps(
+                            _mm512_setzero_ps(), m, _mm512_add_epi32(lane9, _mm512_set1_epi32(k)), base, 4);
                     __m512 t[6][3];  // G·g: t[i][s]
                     for (int s = 0; s < 3; s++) {
                         __m512 col[3] = {k9[0][s], k9[1][s], k9[2][s]}, o[6];
@@ -168,11 +178,11 @@ inline void split_phases(const float* src, const __mmask16 m[4], bool in64, bool
 
 // How one segment reads the unpadded input plane x[H][W]; the zero padding is done with masks.
 struct SegRead {
-    int64_t ih0 = 0, off = 0;        // row segments: first patch row (4·ti − 1), window start (ih0·W + 4·tj0 − 1)
-    __mmask16 m[4] = {0, 0, 0, 0};   // row segments: window lanes inside [0, W)
+    int64_t ih0 = 0, off = 0;  // row segments: first patch row (4·ti − 1), window start (ih0·W + 4·tj0 − 1)
+    __mmask16 m[4] = {0, 0, 0, 0};  // row segments: window lanes inside [0, W)
     bool in64 = false, in65 = false;
-    __m512i base;                    // gather segments: per-lane patch origin offset
-    __mmask16 gm[6][6];              // gather segments: lanes whose (r, s) input lies inside the image
+    __m512i base;        // gather segments: per-lane patch origin offset
+    __mmask16 gm[6][6];  // gather segments: lanes whose (r, s) input lies inside the image
 };
 
 SegRead plan_read(const Geometry& g, const Segment& sg) {
@@ -206,7 +216,8 @@ SegRead plan_read(const Geometry& g, const Segment& sg) {
         for (int s = 0; s < 6; s++) {
             __mmask16 m = 0;
             for (int l = 0; l < sg.n; l++)
-                if (ih[l] + r >= 0 && ih[l] + r < g.H && iw[l] + s >= 0 && iw[l] + s < g.W) m = __mmask16(m | (1u << l));
+                if (ih[l] + r >= 0 && ih[l] + r < g.H && iw[l] + s >= 0 && iw[l] + s < g.W)
+                    m = __mmask16(m | (1u << l));
             rd.gm[r][s] = m;
         }
     return rd;
@@ -215,8 +226,8 @@ SegRead plan_read(const Geometry& g, const Segment& sg) {
 // V[ξ·vxs + ci·ldv + 16·v + j] for segments v of `seg`, input channels [c0, c1) of one image x[Ci][H][W].
 // Channel-major loop with a software prefetch of the same rows two channels ahead (the hardware
 // prefetchers do not follow the plane-sized stride).
-void input_transform(const Geometry& g, const float* x, const Segment* seg, int nseg, float* V, int64_t ldv, int64_t vxs,
-                     int64_t c0, int64_t c1) {
+void input_transform(const Geometry& g, const float* x, const Segment* seg, int nseg, float* V, int64_t ldv,
+                     int64_t vxs, int64_t c0, int64_t c1) {
     const int64_t plane = g.H * g.W;
     for (int v0 = 0; v0 < nseg; v0 += kSegs) {  // groups of up to kSegs segments
         const int v1 = std::min(nseg, v0 + kSegs);
@@ -237,13 +248,16 @@ void input_transform(const Geometry& g, const float* x, const Segment* seg, int 
                         }
                         const float* src = xc + q.off + r * g.W;
                         if (ci + 2 < c1) {
-                            for (int l = 0; l < 5; l++) _mm_prefetch(reinterpret_cast<const char*>(src + 2 * plane + 16 * l), _MM_HINT_T0);
+                            for (int l = 0; l < 5; l++)
+                                _mm_prefetch(reinterpret_cast<const char*>(src + 2 * plane + 16 * l),
+                                             _MM_HINT_T0);
                         }
                         split_phases(src, q.m, q.in64, q.in65, p);
                     } else {
                         for (int s = 0; s < 6; s++)
-                            p[s] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), q.gm[r][s],
-                                                            _mm512_add_epi32(q.base, _mm512_set1_epi32(int32_t(r * g.W + s))), xc, 4);
+                            p[s] = _mm512_mask_i32gather_ps(
+                                _mm512_setzero_ps(), q.gm[r][s],
+                                _mm512_add_epi32(q.base, _mm512_set1_epi32(int32_t(r * g.W + s))), xc, 4);
                     }
                     bt6(p, t[r]);
                 }
@@ -287,18 +301,26 @@ void gemm_tile(const float* U, int64_t ldu, const float* V, int64_t ldv, float* 
 }
 
 // One ξ: output-channel blocks [cb0, cb1) × lane vectors [0, nvec).
-void gemm_xi(const Geometry& g, const float* Ux, const float* Vx, int64_t ldv, float* Mx, int64_t ldm, int64_t cb0, int64_t cb1,
-             int nvec) {
+void gemm_xi(const Geometry& g, const float* Ux, const float* Vx, int64_t ldv, float* Mx, int64_t ldm,
+             int64_t cb0, int64_t cb1, int nvec) {
     for (int64_t cb = cb0; cb < cb1; cb++)
         for (int v0 = 0; v0 < nvec; v0 += kSegs) {
             const float* u = Ux + cb * g.Ci * kCB;
             const float* vv = Vx + 16 * v0;
             float* m = Mx + cb * kCB * ldm + 16 * v0;
             switch (std::min(kSegs, nvec - v0)) {
-                case 4: gemm_tile<4>(u, kCB, vv, ldv, m, ldm, g.Ci); break;
-                case 3: gemm_tile<3>(u, kCB, vv, ldv, m, ldm, g.Ci); break;
-                case 2: gemm_tile<2>(u, kCB, vv, ldv, m, ldm, g.Ci); break;
-                default: gemm_tile<1>(u, kCB, vv, ldv, m, ldm, g.Ci); break;
+                case 4:
+                    gemm_tile<4>(u, kCB, vv, ldv, m, ldm, g.Ci);
+                    break;
+                case 3:
+                    gemm_tile<3>(u, kCB, vv, ldv, m, ldm, g.Ci);
+                    break;
+                case 2:
+                    gemm_tile<2>(u, kCB, vv, ldv, m, ldm, g.Ci);
+                    break;
+                default:
+                    gemm_tile<1>(u, kCB, vv, ldv, m, ldm, g.Ci);
+                    break;
             }
         }
 }
@@ -318,8 +340,8 @@ inline void store_interleaved(float* dst, const __m512 q[4], int64_t count) {
 }
 
 // y[co] from M[ξ·mxs + co·ldm + 16·v + j] for segments v of `seg`, output channels [c0, c1).
-void output_transform(const Geometry& g, const float* M, int64_t ldm, int64_t mxs, const Segment* seg, int nseg,
-                      const float* bias, float* y, int64_t c0, int64_t c1) {
+void output_transform(const Geometry& g, const float* M, int64_t ldm, int64_t mxs, const Segment* seg,
+                      int nseg, const float* bias, float* y, int64_t c0, int64_t c1) {
     for (int64_t co = c0; co < c1; co++) {
         const __m512 b = _mm512_set1_ps(bias ? bias[co] : 0.0f);
         float* yc = y + co * g.H * g.W;
@@ -341,7 +363,8 @@ void output_transform(const Geometry& g, const float* M, int64_t ldm, int64_t mx
             if (sg.row) {
                 const int64_t oh0 = int64_t(sg.ti) * 4, ow0 = int64_t(sg.tj0) * 4;
                 const int64_t count = std::min<int64_t>(int64_t(sg.n) * 4, g.W - ow0);
-                for (int a = 0; a < 4 && oh0 + a < g.H; a++) store_interleaved(yc + (oh0 + a) * g.W + ow0, Y[a], count);
+                for (int a = 0; a < 4 && oh0 + a < g.H; a++)
+                    store_interleaved(yc + (oh0 + a) * g.W + ow0, Y[a], count);
             } else {
                 alignas(64) float tmp[16][16];
                 for (int a = 0; a < 4; a++)
@@ -349,7 +372,8 @@ void output_transform(const Geometry& g, const float* M, int64_t ldm, int64_t mx
                 for (int l = 0; l < sg.n; l++) {
                     const int64_t t = sg.t0 + l, oh0 = (t / g.tw) * 4, ow0 = (t % g.tw) * 4;
                     for (int a = 0; a < 4 && oh0 + a < g.H; a++)
-                        for (int bc = 0; bc < 4 && ow0 + bc < g.W; bc++) yc[(oh0 + a) * g.W + ow0 + bc] = tmp[a * 4 + bc][l];
+                        for (int bc = 0; bc < 4 && ow0 + bc < g.W; bc++)
+                            yc[(oh0 + a) * g.W + ow0 + bc] = tmp[a * 4 + bc][l];
                 }
             }
         }
@@ -366,8 +390,8 @@ T* grow(std::vector<T>& v, size_t n) {
 
 }  // namespace
 
-void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, const float* bias, float* y, int64_t N,
-                             int64_t Ci, int64_t Co, int64_t H, int64_t W) {
+void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, const float* bias, float* y,
+                             int64_t N, int64_t Ci, int64_t Co, int64_t H, int64_t W) {
     Geometry g;
     g.Ci = Ci, g.Co = Co, g.H = H, g.W = W;
     g.Co6 = (Co + kCB - 1) / kCB * kCB;
@@ -401,15 +425,20 @@ void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, c
             const int64_t vxs = Ci * L + 16, mxs = g.Co6 * L + 16;  // ξ strides off 4 KiB multiples
             float* V = grow(V_all, size_t(36 * vxs));
             float* M = grow(M_all, size_t(36 * mxs));
-            pool.parallel_for(Ci, 4, [&](int64_t c0, int64_t c1) { input_transform(g, xn, segs.data(), int(nseg), V, L, vxs, c0, c1); });
+            pool.parallel_for(Ci, 4, [&](int64_t c0, int64_t c1) {
+                input_transform(g, xn, segs.data(), int(nseg), V, L, vxs, c0, c1);
+            });
             const int64_t CBn = g.Co6 / kCB, cbc = 4, chunks = (CBn + cbc - 1) / cbc;
             pool.parallel_for(36 * chunks, 1, [&](int64_t i0, int64_t i1) {
                 for (int64_t i = i0; i < i1; i++) {
                     const int64_t xi = i / chunks, cb0 = (i % chunks) * cbc;
-                    gemm_xi(g, U + xi * uxs, V + xi * vxs, L, M + xi * mxs, L, cb0, std::min(CBn, cb0 + cbc), int(nseg));
+                    gemm_xi(g, U + xi * uxs, V + xi * vxs, L, M + xi * mxs, L, cb0, std::min(CBn, cb0 + cbc),
+                            int(nseg));
                 }
             });
-            pool.parallel_for(Co, 4, [&](int64_t c0, int64_t c1) { output_transform(g, M, L, mxs, segs.data(), int(nseg), bias, yn, c0, c1); });
+            pool.parallel_for(Co, 4, [&](int64_t c0, int64_t c1) {
+                output_transform(g, M, L, mxs, segs.data(), int(nseg), bias, yn, c0, c1);
+            });
             continue;
         }
         pool.parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
@@ -421,7 +450,8 @@ void conv3x3_winograd_avx512(ThreadPool& pool, const float* x, const float* w, c
                 const Segment* sg = segs.data() + blk * kSegs;
                 const int ns = int(std::min<int64_t>(kSegs, nseg - blk * kSegs));
                 input_transform(g, xn, sg, ns, V, L, vxs, 0, Ci);
-                for (int xi = 0; xi < 36; xi++) gemm_xi(g, U + xi * uxs, V + xi * vxs, L, M + xi * mxs, L, 0, g.Co6 / kCB, ns);
+                for (int xi = 0; xi < 36; xi++)
+                    gemm_xi(g, U + xi * uxs, V + xi * vxs, L, M + xi * mxs, L, 0, g.Co6 / kCB, ns);
                 output_transform(g, M, L, mxs, sg, ns, bias, yn, 0, Co);
             }
         });
