@@ -59,12 +59,87 @@ void ImageRequest::validate() const {
         if (k < 0 || k >= n) throw Error("image index " + std::to_string(k) + " is outside 0.." + std::to_string(n - 1));
 }
 
+vision::VqConfig load_gen_parts(GenParts& parts, const ModelBundle& bundle) {
+    if (!parts.be || !parts.lm) throw Error("load_gen_parts: set parts.be and parts.lm first");
+    vision::WeightSource ws(bundle.lookup(), *parts.be, bundle.dir);
+    parts.heads = GenHeads::load(ws, bundle.lm.hidden);
+    vision::VqConfig vq_cfg = vision::vq_config_from_json(bundle.config, bundle.dir + "/config.json");
+    if (parts.heads.codebook() != vq_cfg.codebook_size)
+        throw Error(bundle.dir + ": gen_head produces " + std::to_string(parts.heads.codebook()) +
+                    " logits but the VQ codebook has " + std::to_string(vq_cfg.codebook_size) + " entries");
+    parts.vq.emplace(vision::VqModel::load(ws, vq_cfg, /*with_encoder=*/false));
+    parts.image_tokens = vq_cfg.grid() * vq_cfg.grid();
+    return vq_cfg;
+}
+
+GenPrompts::GenPrompts(const Tokenizer& tok, int image_tokens)
+    : tok_(&tok), format_(ChatFormat::by_name("janus")), image_tokens_(image_tokens) {
+    // The pad id by its string (facts §3.3, §7.11): a missing pad token once silently disabled CFG.
+    if (auto p = tok.token_to_id(kPadToken)) pad_ = *p;
+    else if (!tok.pad_token().empty() && tok.token_to_id(tok.pad_token())) pad_ = *tok.token_to_id(tok.pad_token());
+    else
+        throw Error(tok.source() + ": the tokenizer has no pad token \"<｜▁pad▁｜>\"; classifier-free guidance needs it "
+                    "for the unconditional rows (use the checkpoint's own tokenizer.json)");
+    tok.require_id("<begin_of_image>");
+    if (auto b = tok.bos_id()) bos_ = *b;
+}
+
+std::vector<int32_t> GenPrompts::ids(const std::string& prompt) const {
+    std::vector<int32_t> v = tok_->encode(format_.janus_generation_prompt(prompt), /*add_special=*/true);
+    if (bos_ >= 0 && (v.empty() || v[0] != bos_)) v.insert(v.begin(), bos_);  // BOS first
+    return v;
+}
+
+std::shared_ptr<GenRequestState> GenPrompts::request(const ImageRequest& r, int handle) const {
+    r.validate();
+    auto rq = std::make_shared<GenRequestState>();
+    rq->handle = handle;
+    rq->req = r;
+    rq->ids_c = ids(r.prompt);
+    if (r.negative_prompt) {
+        rq->ids_u = ids(*r.negative_prompt);
+    } else {
+        rq->ids_u = rq->ids_c;
+        for (size_t i = 1; i + 1 < rq->ids_u.size(); ++i) rq->ids_u[i] = pad_;  // keep BOS and BOI (facts §5.2)
+    }
+    // --steps K stops early (no decode); K > N is allowed for debugging long KV caches (no decode either)
+    rq->steps = r.steps > 0 ? r.steps : image_tokens_;
+    rq->sampling.temperature = r.greedy ? 0.0f : r.temperature;
+    rq->sampling.top_k = r.top_k;
+    rq->sampling.top_p = r.top_p;
+    rq->sampling.seed = r.seed;
+    rq->record = !r.dump_dir.empty();
+    return rq;
+}
+
+GeneratedImage finish_gen_image(GenParts& parts, int image_size, GenImageState& im, bool decode) {
+    GeneratedImage g;
+    g.request = im.rq->handle;
+    g.index = im.index;
+    g.seed = im.seed;
+    g.codes = im.codes;
+    g.generate_seconds = std::chrono::duration<double>(im.done - im.admitted).count();
+    if (decode && int(im.codes.size()) == parts.image_tokens && parts.vq) {
+        auto t0 = Clock::now();
+        const int S = image_size;
+        Backend& be = *parts.be;
+        Tensor out = be.alloc(DType::f32, {1, 3, S, S});
+        parts.vq->decode(out, im.codes.data());
+        Tensor h = Tensor::empty(DType::f32, {1, 3, S, S});
+        be.copy(h, out);
+        be.synchronize();
+        g.image = vision::decoded_to_image(h.ptr<float>(), S);
+        g.decode_seconds = since(t0);
+    }
+    return g;
+}
+
 struct ImageGenerator::Impl {
     ImageGenOptions opt;
     ModelBundle bundle;
     GenParts parts;
-    std::optional<ChatFormat> format;
     int32_t pad = -1, bos = -1;
+    std::optional<GenPrompts> prompts;
     vision::VqConfig vq_cfg;
     int64_t weight_bytes = 0;
     std::unique_ptr<GenEngine> engine;   // step-wise API
@@ -97,25 +172,11 @@ std::unique_ptr<ImageGenerator> ImageGenerator::open(const ImageGenOptions& opti
     ro.dtype = compute_dtype_from_name(options.dtype);
     ro.rope_exact = options.rope_exact;
     im->parts.lm = build_language_model(im->bundle, be, ro);
-    vision::WeightSource ws(im->bundle.lookup(), be, im->bundle.dir);
-    im->parts.heads = GenHeads::load(ws, im->bundle.lm.hidden);
-    im->vq_cfg = vision::vq_config_from_json(im->bundle.config, im->bundle.dir + "/config.json");
-    if (im->parts.heads.codebook() != im->vq_cfg.codebook_size)
-        throw Error(im->bundle.dir + ": gen_head produces " + std::to_string(im->parts.heads.codebook()) +
-                    " logits but the VQ codebook has " + std::to_string(im->vq_cfg.codebook_size) + " entries");
-    im->parts.vq.emplace(vision::VqModel::load(ws, im->vq_cfg, /*with_encoder=*/false));
-    im->parts.image_tokens = im->vq_cfg.grid() * im->vq_cfg.grid();
-
+    im->vq_cfg = load_gen_parts(im->parts, im->bundle);
     const Tokenizer& tok = *im->bundle.tokenizer;
-    im->format = ChatFormat::by_name("janus");
-    // The pad id by its string (facts §3.3, §7.11): a missing pad token once silently disabled CFG.
-    if (auto p = tok.token_to_id(kPadToken)) im->pad = *p;
-    else if (!tok.pad_token().empty() && tok.token_to_id(tok.pad_token())) im->pad = *tok.token_to_id(tok.pad_token());
-    else
-        throw Error(tok.source() + ": the tokenizer has no pad token \"<｜▁pad▁｜>\"; classifier-free guidance needs it "
-                    "for the unconditional rows (use the checkpoint's own tokenizer.json)");
-    tok.require_id("<begin_of_image>");
-    if (auto b = tok.bos_id()) im->bos = *b;
+    im->prompts.emplace(tok, im->parts.image_tokens);
+    im->pad = im->prompts->pad();
+    im->bos = im->prompts->bos();
 
     // bytes generation reads: LM, gen parts, VQ decoder (+ codebook, post_quant_conv)
     im->weight_bytes = int64_t(im->parts.lm->weights().bytes()) + im->parts.heads.bytes();
@@ -147,10 +208,7 @@ std::string ImageGenerator::description() const {
 }
 
 std::vector<int32_t> ImageGenerator::prompt_ids(const std::string& prompt) const {
-    const Tokenizer& tok = *impl_->bundle.tokenizer;
-    std::vector<int32_t> ids = tok.encode(impl_->format->janus_generation_prompt(prompt), /*add_special=*/true);
-    if (impl_->bos >= 0 && (ids.empty() || ids[0] != impl_->bos)) ids.insert(ids.begin(), impl_->bos);  // BOS first
-    return ids;
+    return impl_->prompts->ids(prompt);
 }
 
 std::vector<int32_t> ImageGenerator::uncond_ids(const ImageRequest& r) const {
@@ -161,31 +219,7 @@ std::vector<int32_t> ImageGenerator::uncond_ids(const ImageRequest& r) const {
 }
 
 std::shared_ptr<GenRequestState> ImageGenerator::Impl::make_request(const ImageRequest& r, int handle) const {
-    r.validate();
-    auto rq = std::make_shared<GenRequestState>();
-    rq->handle = handle;
-    rq->req = r;
-    const Tokenizer& tok = *bundle.tokenizer;
-    auto ids = [&](const std::string& p) {
-        std::vector<int32_t> v = tok.encode(format->janus_generation_prompt(p), true);
-        if (bos >= 0 && (v.empty() || v[0] != bos)) v.insert(v.begin(), bos);
-        return v;
-    };
-    rq->ids_c = ids(r.prompt);
-    if (r.negative_prompt) {
-        rq->ids_u = ids(*r.negative_prompt);
-    } else {
-        rq->ids_u = rq->ids_c;
-        for (size_t i = 1; i + 1 < rq->ids_u.size(); ++i) rq->ids_u[i] = pad;
-    }
-    // --steps K stops early (no decode); K > N is allowed for debugging long KV caches (no decode either)
-    rq->steps = r.steps > 0 ? r.steps : parts.image_tokens;
-    rq->sampling.temperature = r.greedy ? 0.0f : r.temperature;
-    rq->sampling.top_k = r.top_k;
-    rq->sampling.top_p = r.top_p;
-    rq->sampling.seed = r.seed;
-    rq->record = !r.dump_dir.empty();
-    return rq;
+    return prompts->request(r, handle);
 }
 
 PlanInputs ImageGenerator::Impl::plan_inputs(const ImageRequest& r) const {
@@ -210,25 +244,7 @@ MemoryPlan ImageGenerator::plan(const ImageRequest& r) const {
 }
 
 GeneratedImage ImageGenerator::Impl::finish(GenImageState& im, bool decode) {
-    GeneratedImage g;
-    g.request = im.rq->handle;
-    g.index = im.index;
-    g.seed = im.seed;
-    g.codes = im.codes;
-    g.generate_seconds = std::chrono::duration<double>(im.done - im.admitted).count();
-    if (decode && int(im.codes.size()) == parts.image_tokens && parts.vq) {
-        auto t0 = Clock::now();
-        const int S = vq_cfg.image_size;
-        Backend& be = *parts.be;
-        Tensor out = be.alloc(DType::f32, {1, 3, S, S});
-        parts.vq->decode(out, im.codes.data());
-        Tensor h = Tensor::empty(DType::f32, {1, 3, S, S});
-        be.copy(h, out);
-        be.synchronize();
-        g.image = vision::decoded_to_image(h.ptr<float>(), S);
-        g.decode_seconds = since(t0);
-    }
-    return g;
+    return finish_gen_image(parts, vq_cfg.image_size, im, decode);
 }
 
 GenerateResult ImageGenerator::generate(const ImageRequest& request,

@@ -109,19 +109,24 @@ void GenHeads::feed(Backend& be, const Tensor& out, const Tensor& codes, const T
 
 // ---- GenEngine -------------------------------------------------------------------------------------
 
-GenEngine::GenEngine(GenParts& parts, int max_images, int64_t capacity)
-    : p_(&parts),
-      max_images_(max_images),
-      cache_(*parts.be, parts.lm->config(), 2 * max_images, capacity, parts.lm->default_kv_dtype()) {
+GenEngine::GenEngine(GenParts& parts, int max_images, int64_t capacity) : p_(&parts), max_images_(max_images) {
+    if (max_images <= 0) throw Error("image generation: at least one image must fit in a decode step");
+    own_cache_ = std::make_unique<KvCache>(*parts.be, parts.lm->config(), 2 * max_images, capacity,
+                                           parts.lm->default_kv_dtype());
+    cache_ = own_cache_.get();
+}
+
+GenEngine::GenEngine(GenParts& parts, int max_images, KvCache& shared_cache)
+    : p_(&parts), max_images_(max_images), cache_(&shared_cache) {
     if (max_images <= 0) throw Error("image generation: at least one image must fit in a decode step");
 }
 
 void GenEngine::add(const std::shared_ptr<GenRequestState>& rq) {
     const int64_t need = int64_t(std::max(rq->ids_c.size(), rq->ids_u.size())) + rq->steps - 1;
-    if (need > cache_.capacity())
+    if (need > cache_->capacity())
         throw Error("image generation: a prompt of " + std::to_string(std::max(rq->ids_c.size(), rq->ids_u.size())) +
                     " tokens plus " + std::to_string(rq->steps) + " image tokens needs " + std::to_string(need) +
-                    " KV positions per row, this engine holds " + std::to_string(cache_.capacity()) +
+                    " KV positions per row, this engine holds " + std::to_string(cache_->capacity()) +
                     " (shorten the prompt or raise max_prompt_tokens)");
     std::vector<int> which = rq->req.only_images;
     if (which.empty())
@@ -141,19 +146,19 @@ void GenEngine::cancel(int handle) {
     std::erase_if(pending_, hit);
     for (auto& im : active_)
         if (hit(im)) {
-            cache_.release(im.slot_c);
-            cache_.release(im.slot_u);
+            cache_->release(im.slot_c);
+            cache_->release(im.slot_u);
         }
     std::erase_if(active_, hit);
     std::erase_if(finished_, hit);
 }
 
 void GenEngine::admit() {
-    while (!pending_.empty() && int(active_.size()) < max_images_ && cache_.free_slots() >= 2) {
+    while (!pending_.empty() && int(active_.size()) < max_images_ && cache_->free_slots() >= 2) {
         GenImageState im = std::move(pending_.front());
         pending_.pop_front();
-        im.slot_c = cache_.acquire();
-        im.slot_u = cache_.acquire();
+        im.slot_c = cache_->acquire();
+        im.slot_u = cache_->acquire();
         im.admitted = Clock::now();
         active_.push_back(std::move(im));
     }
@@ -161,34 +166,45 @@ void GenEngine::admit() {
 
 StepReport GenEngine::step() {
     auto t0 = Clock::now();
-    StepReport rep;
-    admit();
-    if (active_.empty()) return rep;
-    Backend& be = *p_->be;
-    const bool bf16 = p_->bf16();
-    const int64_t H = p_->lm->config().hidden, V = p_->heads.codebook();
-    const int n = int(active_.size());
+    std::vector<SeqChunk> chunks;
+    if (prepare(chunks) == 0) {
+        prepared_ = false;
+        return {};
+    }
+    StepOutputs out = p_->lm->forward(chunks, *cache_, /*want_logits=*/false);
+    StepReport rep = complete(out.hidden);
+    rep.seconds = since(t0);
+    return rep;
+}
 
-    // ---- one forward over both rows of every image ----
+size_t GenEngine::prepare(std::vector<SeqChunk>& chunks) {
+    if (prepared_) throw Error("GenEngine::prepare: the previous step was not completed");
+    admit();
+    prepared_ = true;
+    step_rows_ = step_prefill_rows_ = 0;
+    const int n = int(active_.size());
+    leader_.assign(size_t(n), -1);
+    out_row_.assign(size_t(n), -1);
+    if (n == 0) return 0;
+
+    // ---- chunks for both rows of every image ----
     // Images of one request admitted in the same step share their prompt rows: only the first
     // ("leader") is prefilled, the others copy its KV and its step-0 logits (identical ids give
     // identical values; this turns a P-image prefill of 2P·L tokens into 2·L).
-    std::vector<int> leader(size_t(n), -1), out_row(size_t(n), -1);
-    std::vector<SeqChunk> chunks;
-    chunks.reserve(size_t(2 * n));
     for (int i = 0; i < n; ++i) {
         GenImageState& im = active_[size_t(i)];
         if (im.prefilled) continue;
         for (int j = 0; j < i; ++j)
-            if (!active_[size_t(j)].prefilled && leader[size_t(j)] < 0 && active_[size_t(j)].rq == im.rq) {
-                leader[size_t(i)] = j;
+            if (!active_[size_t(j)].prefilled && leader_[size_t(j)] < 0 && active_[size_t(j)].rq == im.rq) {
+                leader_[size_t(i)] = j;
                 break;
             }
     }
+    const size_t first = chunks.size();
     for (int i = 0; i < n; ++i) {
         GenImageState& im = active_[size_t(i)];
-        if (leader[size_t(i)] >= 0) continue;
-        out_row[size_t(i)] = int(chunks.size());
+        if (leader_[size_t(i)] >= 0) continue;
+        out_row_[size_t(i)] = int(chunks.size() - first);
         SeqChunk c, u;
         c.slot = im.slot_c;
         u.slot = im.slot_u;
@@ -196,37 +212,55 @@ StepReport GenEngine::step() {
             c.start = u.start = 0;
             c.tokens = im.rq->ids_c;
             u.tokens = im.rq->ids_u;
-            rep.prefill_rows += 2;
+            step_prefill_rows_ += 2;
         } else {
-            c.start = cache_.length(im.slot_c);
-            u.start = cache_.length(im.slot_u);
+            c.start = cache_->length(im.slot_c);
+            u.start = cache_->length(im.slot_u);
             c.embeds = u.embeds = feed_.rows(im.feed_row, im.feed_row + 1);
         }
+        c.output = u.output = OutputRows::last;
         chunks.push_back(c);
         chunks.push_back(u);
     }
-    StepOutputs out = p_->lm->forward(chunks, cache_, /*want_logits=*/false);
+    step_rows_ = int(chunks.size() - first);
+    return chunks.size() - first;
+}
+
+StepReport GenEngine::complete(const Tensor& hidden) {
+    if (!prepared_) throw Error("GenEngine::complete: no step was prepared");
+    prepared_ = false;
+    StepReport rep;
+    const int n = int(active_.size());
+    if (n == 0) return rep;
+    Backend& be = *p_->be;
+    const bool bf16 = p_->bf16();
+    const int64_t H = p_->lm->config().hidden, V = p_->heads.codebook();
+    const int R = step_rows_;
+    if (!hidden.defined() || hidden.dim(0) != R || hidden.dim(1) != H)
+        throw Error("GenEngine::complete: expected hidden rows [" + std::to_string(R) + ", " + std::to_string(H) +
+                    "], got " + (hidden.defined() ? hidden.str() : std::string("none")));
+    rep.prefill_rows = step_prefill_rows_;
     for (int i = 0; i < n; ++i) {  // followers: copy the leader's prompt KV
-        if (leader[size_t(i)] < 0) continue;
-        const GenImageState& ld = active_[size_t(leader[size_t(i)])];
+        if (leader_[size_t(i)] < 0) continue;
+        const GenImageState& ld = active_[size_t(leader_[size_t(i)])];
         GenImageState& im = active_[size_t(i)];
         for (auto [from, to] : {std::pair{ld.slot_c, im.slot_c}, std::pair{ld.slot_u, im.slot_u}}) {
-            const int64_t len = cache_.length(from);
+            const int64_t len = cache_->length(from);
             for (int64_t l = 0; l < p_->lm->config().layers; ++l) {
-                be.copy(cache_.k(int(l), to).rows(0, len), cache_.k(int(l), from).rows(0, len));
-                be.copy(cache_.v(int(l), to).rows(0, len), cache_.v(int(l), from).rows(0, len));
+                be.copy(cache_->k(int(l), to).rows(0, len), cache_->k(int(l), from).rows(0, len));
+                be.copy(cache_->v(int(l), to).rows(0, len), cache_->v(int(l), from).rows(0, len));
             }
-            cache_.set_length(to, len);
+            cache_->set_length(to, len);
         }
-        out_row[size_t(i)] = out_row[size_t(leader[size_t(i)])];
+        out_row_[size_t(i)] = out_row_[size_t(leader_[size_t(i)])];
         rep.prefill_rows += 2;
     }
-    const int R = int(chunks.size());
+    const std::vector<int>& out_row = out_row_;
 
     // ---- gen_head on the last hidden state of every row: [2n, V] raw logits ----
     Tensor logits = view_rows(logits_, be, R, V);
     Tensor htmp = view_rows(head_tmp_, be, R, p_->heads.h_w1.dim(0));
-    p_->heads.head(be, logits, out.hidden, htmp, bf16);
+    p_->heads.head(be, logits, hidden, htmp, bf16);
     host_logits_.resize(size_t(R) * size_t(V));
     Tensor host = Tensor(host_logits_.data(), DType::f32, {R, V});
     be.copy(host, logits);
@@ -271,8 +305,8 @@ StepReport GenEngine::step() {
         im.prefilled = true;
         if (int(im.codes.size()) >= rq.steps) {
             im.done = Clock::now();
-            cache_.release(im.slot_c);
-            cache_.release(im.slot_u);
+            cache_->release(im.slot_c);
+            cache_->release(im.slot_u);
             im.slot_c = im.slot_u = -1;
             finished_.push_back(std::move(im));
             rep.finished++;
@@ -295,7 +329,6 @@ StepReport GenEngine::step() {
     }
     rep.images = n;
     rep.rows = R;
-    rep.seconds = since(t0);
     return rep;
 }
 

@@ -12,6 +12,12 @@
 // one request admitted together prefill their prompt rows once and copy the KV), so a
 // request larger than the KV budget runs in several passes and `janus batch` keeps the batch full.
 //
+// Split step (prepare / complete): an owner that runs one forward shared with other rows (the
+// server's mixed batch, pipelines/serve_batch.h) gives the engine its KV cache at construction,
+// appends the engine's chunks with prepare(), runs LlamaModel::forward itself and hands the
+// final-normed hidden states of those chunks back to complete(). step() is prepare + forward +
+// complete on the engine's own cache.
+//
 // bf16 mode emulates torch's bf16 module boundaries (rounding after every Linear / GELU and after
 // each CFG op), as the goldens do (docs/reference-implementation.md).
 #pragma once
@@ -23,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "janus/chat_format.h"
 #include "janus/generate.h"
 #include "kernels/backend.h"
 #include "text/kv_cache.h"
@@ -32,6 +39,9 @@
 #include "vision/vq_model.h"
 
 namespace janus {
+
+class Tokenizer;
+struct ModelBundle;
 
 // gen_embed [V_img, D_code], gen_aligner (D_code → H → H), gen_head (H → E → V_img), facts §1.6.
 struct GenHeads {
@@ -66,6 +76,12 @@ struct GenParts {
     bool bf16() const { return lm->bf16(); }
 };
 
+// Loads what image generation needs besides the LM from a Janus bundle into `parts` (parts.be and
+// parts.lm set by the caller — e.g. the server's LM shared with its text rows): gen_embed,
+// gen_aligner, gen_head, the VQ-16 decoder and image_tokens. Returns the VQ config. Throws
+// janus::Error when the parts do not fit together.
+vision::VqConfig load_gen_parts(GenParts& parts, const ModelBundle& bundle);
+
 // One submit(): what its images share.
 struct GenRequestState {
     int handle = 0;
@@ -91,14 +107,40 @@ struct GenImageState {
     std::chrono::steady_clock::time_point admitted, done;
 };
 
+// Prompt rows of image requests (facts §5.1, §5.2): conditional ids [BOS] + Janus generation prompt,
+// unconditional ids = the same with positions 1..L−2 set to the pad id (or a negative prompt).
+class GenPrompts {
+public:
+    // Throws janus::Error when the tokenizer has no pad token or no <begin_of_image>.
+    GenPrompts(const Tokenizer& tok, int image_tokens);
+    std::vector<int32_t> ids(const std::string& prompt) const;
+    // The state GenEngine::add takes; validates the request (janus::Error naming the field).
+    std::shared_ptr<GenRequestState> request(const ImageRequest& r, int handle) const;
+    int32_t pad() const { return pad_; }
+    int32_t bos() const { return bos_; }
+
+private:
+    const Tokenizer* tok_;
+    ChatFormat format_;
+    int image_tokens_;
+    int32_t pad_ = -1, bos_ = -1;
+};
+
+// A finished image state → GeneratedImage, VQ-decoded (f32, one image) when decode is set and the
+// codes are complete.
+GeneratedImage finish_gen_image(GenParts& parts, int image_size, GenImageState& im, bool decode);
+
 class GenEngine {
 public:
     // max_images images in flight (2 KV slots each), each row up to `capacity` positions.
     GenEngine(GenParts& parts, int max_images, int64_t capacity);
+    // The same on a cache owned by the caller (shared with other rows of parts.lm); the engine takes
+    // at most 2·max_images of its slots through acquire()/release().
+    GenEngine(GenParts& parts, int max_images, KvCache& shared_cache);
 
     int max_images() const { return max_images_; }
-    int64_t capacity() const { return cache_.capacity(); }
-    const KvCache& cache() const { return cache_; }
+    int64_t capacity() const { return cache_->capacity(); }
+    const KvCache& cache() const { return *cache_; }
 
     // Queues every image of the request (the ones in req.only_images, or 0..n−1). Throws janus::Error
     // when a row would not fit the KV capacity.
@@ -109,6 +151,12 @@ public:
     int queued() const { return int(pending_.size()); }
 
     StepReport step();
+    // Split step. prepare() admits queued images and appends their chunks (every one with
+    // OutputRows::last) to `chunks`, returning how many; the caller runs forward() over `chunks` on
+    // cache() and calls complete() once with the hidden rows [count, H] of exactly these chunks, in
+    // order (contiguous in StepOutputs::hidden). Its report has no `seconds`.
+    size_t prepare(std::vector<SeqChunk>& chunks);
+    StepReport complete(const Tensor& hidden);
     // Images whose codes are complete (in completion order, image order within a step).
     std::vector<GenImageState> take_finished();
 
@@ -116,7 +164,12 @@ private:
     void admit();
     GenParts* p_;
     int max_images_;
-    KvCache cache_;
+    std::unique_ptr<KvCache> own_cache_;
+    KvCache* cache_;
+    // state between prepare() and complete()
+    std::vector<int> leader_, out_row_;
+    int step_rows_ = 0, step_prefill_rows_ = 0;
+    bool prepared_ = false;
     std::deque<GenImageState> pending_;
     std::vector<GenImageState> active_;
     std::vector<GenImageState> finished_;

@@ -1,16 +1,20 @@
-// The `janus serve` scheduler: ONE thread owns the models and runs all work (include/janus/server.h).
+// The `janus serve` scheduler: ONE thread owns the model and runs all work (include/janus/server.h).
 //
-// Job kinds and how they share the machine:
-//   text  — chat without images and /v1/completions: a row of a continuous-batching Generator
-//           (text/generator.h) over one LlamaModel + KvCache [slots, ctx]; every text step is one
-//           forward over all text rows (prefill chunks and decode tokens together).
-//   image — /v1/images/generations: a request of the step-wise ImageGenerator; every image step is
-//           one forward over all images in flight (2 CFG rows each).
-//   vision— chat with image_url parts: Understander::ask, run to completion between steps (the
-//           public understanding API has no step-wise form yet, so vision rows do not share steps).
-// Text and image rows cannot share one forward (different models' heads, embedding inputs), so the
-// loop alternates: one text step, one image step, repeat. A finished or cancelled row leaves its
-// engine at the next step. HTTP handler threads talk to a Job through its mutex/condvar only.
+// Every scheduler step is ONE forward of the shared LlamaModel over all rows in flight
+// (pipelines/serve_batch.h), whatever their kind:
+//   text  — chat without images and /v1/completions: a Generator row (prefill chunks, then one
+//           token per step) read through lm_head;
+//   vision— chat with image_url parts: at admission the images go through SigLIP + aligner once and
+//           are spliced into the prompt's token embeddings [T, H]; from then on the request is a
+//           Generator row like a text row (its prefill chunks are embedding rows), so it neither waits
+//           for nor blocks the others;
+//   image — /v1/images/generations: n images, 2 CFG rows each, fed gen_aligner embeddings, read
+//           through gen_head; VQ decoding of a finished image runs between steps.
+// On a text-only model (no vision tower) only text rows exist. Admission is FIFO, up to
+// max_concurrent running requests (a text or vision request holds one KV slot; an image request's
+// images take 2 slots each from a separate pool of 2·max_images_in_flight). Cancellation (client
+// gone, timeout, shutdown) is checked before every step: the row leaves the batch at the next step.
+// HTTP handler threads talk to a Job through its mutex/condvar only.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -62,6 +66,9 @@ struct Job {
     int error_status = 500;
     int64_t prompt_tokens = 0, completion_tokens = 0;
     std::vector<GeneratedImage> results;
+    // Scheduler forwards counted when this job got its first token / finished (0 = not yet): which
+    // steps a request lived in, e.g. to see that one did not wait for another.
+    uint64_t first_token_step = 0, finish_step = 0;
 
     std::atomic<bool> cancel{false};  // set by the handler (disconnect, timeout)
 
@@ -70,11 +77,20 @@ struct Job {
     bool wait_done(std::chrono::steady_clock::time_point until);
 };
 
+// Batching evidence, counted per forward. A "text row" is a plain text request's row, a "vision row"
+// a chat-with-images request's row, an image is 2 LLM rows.
 struct SchedulerStats {
     int running = 0, queued = 0;
-    uint64_t text_steps = 0, image_steps = 0, vision_jobs = 0, completed = 0, cancelled = 0;
-    int max_text_rows_in_step = 0;  // most text rows seen in one forward (batching evidence)
+    uint64_t steps = 0;              // forwards run
+    uint64_t text_steps = 0;         // forwards with text or vision rows
+    uint64_t image_steps = 0;        // forwards with image rows
+    uint64_t mixed_steps = 0;        // forwards with image rows AND text or vision rows
+    uint64_t vision_text_steps = 0;  // forwards with vision rows AND plain text rows
+    uint64_t vision_jobs = 0, completed = 0, cancelled = 0;
+    int max_text_rows_in_step = 0;  // most plain text rows in one forward
+    int max_vision_rows_in_step = 0;
     int max_images_in_step = 0;
+    int max_rows_in_step = 0;  // most LLM rows (text + vision + 2·images) in one forward
 };
 
 class Scheduler {
@@ -95,6 +111,8 @@ public:
 
     // Queues a job; false when running + queued would exceed the limits (→ 429).
     bool submit(const std::shared_ptr<Job>& job);
+    // Queues several jobs at once (all or none), so they are admitted in the same step.
+    bool submit_all(const std::vector<std::shared_ptr<Job>>& jobs);
     // Stops taking jobs; lets running ones go on until `deadline_s` seconds, then cancels the rest;
     // joins the thread.
     void shutdown(double deadline_s);

@@ -30,6 +30,12 @@ int Generator::add(GenerationRequest request) {
         throw Error("context overflow: the prompt is " + std::to_string(request.prompt.size()) +
                     " tokens but the context holds " + std::to_string(cache_->capacity()) +
                     " (raise --ctx, shorten the prompt, or /reset the conversation)");
+    if (request.prompt_embeds.defined() &&
+        (request.prompt_embeds.ndim() != 2 || request.prompt_embeds.dim(0) != int64_t(request.prompt.size()) ||
+         request.prompt_embeds.dim(1) != model_->config().hidden || request.prompt_embeds.dtype() != DType::f32))
+        throw Error("generate: prompt_embeds must be f32 [" + std::to_string(request.prompt.size()) + ", " +
+                    std::to_string(model_->config().hidden) + "] (one row per prompt id), got " +
+                    request.prompt_embeds.str());
     Row r;
     r.handle = next_handle_++;
     r.own_slot = request.slot < 0;
@@ -51,30 +57,35 @@ void Generator::cancel(int handle) {
         if (r.handle == handle) r.cancelled = true;
 }
 
-std::vector<TokenEvent> Generator::step() {
-    std::vector<TokenEvent> events;
+void Generator::drop_finished(const std::vector<TokenEvent>& events) {
+    for (auto& e : events) {
+        if (e.finished == FinishReason::none) continue;
+        auto it = std::find_if(rows_.begin(), rows_.end(), [&](const Row& r) { return r.handle == e.handle; });
+        if (it == rows_.end()) continue;
+        if (it->own_slot) cache_->release(it->slot);
+        rows_.erase(it);
+    }
+}
+
+size_t Generator::prepare(std::vector<SeqChunk>& chunks) {
+    if (prepared_) throw Error("Generator::prepare: the previous step was not completed");
+    prepared_ = true;
+    step_events_.clear();
+    step_rows_.clear();
+    step_handles_.clear();
+    step_sizes_.clear();
     // Rows that end before computing anything.
     for (auto& r : rows_) {
-        if (r.cancelled) events.push_back({r.handle, -1, FinishReason::cancelled});
+        if (r.cancelled) step_events_.push_back({r.handle, -1, FinishReason::cancelled});
         else if (r.req.max_tokens == 0 && r.fed >= int64_t(r.req.prompt.size()) - 1)
-            events.push_back({r.handle, -1, FinishReason::max_tokens});
+            step_events_.push_back({r.handle, -1, FinishReason::max_tokens});
     }
-    auto drop_finished = [&] {
-        for (auto& e : events) {
-            if (e.finished == FinishReason::none) continue;
-            auto it = std::find_if(rows_.begin(), rows_.end(), [&](const Row& r) { return r.handle == e.handle; });
-            if (it == rows_.end()) continue;
-            if (it->own_slot) cache_->release(it->slot);
-            rows_.erase(it);
-        }
-    };
-    drop_finished();
-    if (rows_.empty()) return events;
+    drop_finished(step_events_);
+    if (rows_.empty()) return 0;
 
     // Build the batch: decode rows first (1 token each), then prefill chunks within the token budget.
-    std::vector<SeqChunk> chunks;
-    std::vector<size_t> row_of;
-    std::vector<std::vector<int32_t>> storage(rows_.size());
+    step_storage_.assign(rows_.size(), {});
+    const size_t first = chunks.size();
     int64_t budget = max_step_tokens_;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < rows_.size(); i++) {
@@ -84,47 +95,57 @@ std::vector<TokenEvent> Generator::step() {
             if ((pass == 0) != decoding) continue;
             SeqChunk c;
             c.slot = r.slot;
+            int64_t n = 1;
             if (decoding) {
-                storage[i] = {r.generated.back()};
+                step_storage_[i] = {r.generated.back()};
                 c.start = P + int64_t(r.generated.size()) - 1;
+                c.tokens = step_storage_[i];
                 budget -= 1;
             } else {
-                if (budget <= 0 && !chunks.empty()) continue;
-                int64_t n = std::min<int64_t>(P - r.fed, std::max<int64_t>(budget, 1));
-                storage[i].assign(r.req.prompt.begin() + r.fed, r.req.prompt.begin() + r.fed + n);
+                if (budget <= 0 && chunks.size() > first) continue;
+                n = std::min<int64_t>(P - r.fed, std::max<int64_t>(budget, 1));
                 c.start = r.fed;
+                if (r.req.prompt_embeds.defined()) {
+                    c.embeds = r.req.prompt_embeds.rows(r.fed, r.fed + n);
+                } else {
+                    step_storage_[i].assign(r.req.prompt.begin() + r.fed, r.req.prompt.begin() + r.fed + n);
+                    c.tokens = step_storage_[i];
+                }
                 budget -= n;
             }
-            const bool completes = decoding || c.start + int64_t(storage[i].size()) == P;
+            const bool completes = decoding || c.start + n == P;
             c.output = completes ? OutputRows::last : OutputRows::none;
-            c.tokens = storage[i];
             chunks.push_back(c);
-            row_of.push_back(i);
+            step_rows_.push_back(i);
+            step_handles_.push_back(r.handle);
+            step_sizes_.push_back(n);
         }
     }
-    StepOutputs out = model_->forward(chunks, *cache_, true);
+    return chunks.size() - first;
+}
 
+std::vector<TokenEvent> Generator::complete(const Tensor& logits_host, std::span<const int64_t> first_rows) {
+    if (!prepared_) throw Error("Generator::complete: no step was prepared");
+    prepared_ = false;
+    if (first_rows.size() != step_rows_.size())
+        throw Error("Generator::complete: got output rows for " + std::to_string(first_rows.size()) +
+                    " chunks, the step had " + std::to_string(step_rows_.size()));
+    std::vector<TokenEvent> events = std::move(step_events_);
+    step_events_.clear();
     const int64_t V = model_->config().vocab_size;
-    Tensor logits_host;
-    if (out.logits.defined()) {
-        if (out.logits.is_cpu()) {
-            logits_host = out.logits;
-        } else {
-            logits_host_.resize(size_t(out.logits.numel()));
-            logits_host = Tensor(logits_host_.data(), DType::f32, out.logits.shape());
-            model_->backend().copy(logits_host, out.logits);
-        }
-    }
-    for (size_t ci = 0; ci < chunks.size(); ci++) {
-        Row& r = rows_[row_of[ci]];
-        const int64_t n = chunks[ci].size();
+    const size_t before = events.size();
+    for (size_t ci = 0; ci < step_rows_.size(); ci++) {
+        Row& r = rows_[step_rows_[ci]];
+        const int64_t n = step_sizes_[ci];
         const int64_t P = int64_t(r.req.prompt.size());
         if (r.fed < P) {
             r.fed += n;
             prompt_tokens_ += n;
         }
-        if (out.first[ci] < 0) continue;
-        float* row = logits_host.ptr<float>() + out.first[ci] * V;
+        if (first_rows[ci] < 0) continue;
+        if (!logits_host.defined() || logits_host.dim(1) != V || first_rows[ci] >= logits_host.dim(0))
+            throw Error("Generator::complete: logits do not hold output row " + std::to_string(first_rows[ci]));
+        const float* row = logits_host.ptr<float>() + first_rows[ci] * V;
         std::vector<float> scratch(row, row + V);
         if (r.req.vocab_limit > 0 && r.req.vocab_limit < V)
             std::fill(scratch.begin() + r.req.vocab_limit, scratch.end(), -INFINITY);
@@ -141,8 +162,27 @@ std::vector<TokenEvent> Generator::step() {
             fin = FinishReason::context_full;  // the token cannot be fed back: no room at its position
         events.push_back({r.handle, tok, fin});
     }
-    drop_finished();
+    step_rows_.clear();
+    step_storage_.clear();
+    drop_finished(std::vector<TokenEvent>(events.begin() + std::ptrdiff_t(before), events.end()));
     return events;
+}
+
+std::vector<TokenEvent> Generator::step() {
+    std::vector<SeqChunk> chunks;
+    if (prepare(chunks) == 0) return complete(Tensor(), {});
+    StepOutputs out = model_->forward(chunks, *cache_, true);
+    Tensor logits_host;
+    if (out.logits.defined()) {
+        if (out.logits.is_cpu()) {
+            logits_host = out.logits;
+        } else {
+            logits_host_.resize(size_t(out.logits.numel()));
+            logits_host = Tensor(logits_host_.data(), DType::f32, out.logits.shape());
+            model_->backend().copy(logits_host, out.logits);
+        }
+    }
+    return complete(logits_host, out.first);
 }
 
 std::vector<std::vector<int32_t>> Generator::run_all() {

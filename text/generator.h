@@ -5,9 +5,19 @@
 // finishes (stop id, max tokens, full context, cancel) leaves the batch at once; the others go on.
 // Sampling is per row with its own seed/stream (text/sampling.h), so a row's tokens do not depend on
 // the other rows in the batch.
+//
+// A row's prompt may come as ready-made embeddings [P, hidden] f32 (prompt_embeds: image
+// understanding, SigLIP rows spliced into the token embeddings); its prefill chunks are then rows of
+// that tensor, the ids in `prompt` still count for its length and the repetition history.
+//
+// Split step (prepare / complete): a caller that runs ONE forward shared with other work (the
+// server's mixed batch, pipelines/serve_batch.h) appends this generator's chunks with prepare(),
+// runs LlamaModel::forward over all chunks itself, and hands the logits of these chunks' output rows
+// back to complete(). step() is exactly prepare + forward + complete.
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "text/llama_model.h"
@@ -28,6 +38,7 @@ struct GenerationRequest {
     int64_t cached_prefix = 0;        // prompt tokens already valid in `slot` (prompt-cache reuse)
     int64_t vocab_limit = 0;          // > 0: ids >= this are never chosen (embedding rows past the
                                       // tokenizer's vocabulary, e.g. Janus' 102400 vs ~100.6K, facts §1.2)
+    Tensor prompt_embeds;             // optional [prompt.size(), hidden] f32 prompt embeddings (backend)
 };
 
 struct TokenEvent {
@@ -49,6 +60,16 @@ public:
 
     // One forward over all active rows; returns the tokens produced (and rows that finished).
     std::vector<TokenEvent> step();
+
+    // Split step. prepare() appends this step's chunks to `chunks` (none when every row ended before
+    // computing) and returns how many; the spans stay valid until complete(). Then the caller runs
+    // forward() over `chunks` (with others) and calls complete() exactly once with the host logits
+    // [*, vocab] f32 and, for each of this generator's chunks in order, its first output row in them
+    // (−1 for none: prefill chunks that do not finish their prompt).
+    size_t prepare(std::vector<SeqChunk>& chunks);
+    std::vector<TokenEvent> complete(const Tensor& logits_host, std::span<const int64_t> first_rows);
+    // Handles of the rows in the chunks of the last prepare(), in chunk order.
+    const std::vector<int>& step_handles() const { return step_handles_; }
 
     // Convenience: run until all rows finish; returns each handle's generated tokens in add order.
     std::vector<std::vector<int32_t>> run_all();
@@ -74,6 +95,14 @@ private:
     int next_handle_ = 0;
     int64_t prompt_tokens_ = 0, generated_tokens_ = 0;
     std::vector<float> logits_host_;
+    // state between prepare() and complete()
+    std::vector<TokenEvent> step_events_;
+    std::vector<size_t> step_rows_;
+    std::vector<int> step_handles_;
+    std::vector<std::vector<int32_t>> step_storage_;
+    std::vector<int64_t> step_sizes_;
+    bool prepared_ = false;
+    void drop_finished(const std::vector<TokenEvent>& events);
 };
 
 }  // namespace janus

@@ -9,8 +9,10 @@
 // Routes: GET /health, GET /v1/models, POST /v1/chat/completions (text + image_url data: URLs,
 // stream as SSE), POST /v1/completions, POST /v1/images/generations (b64_json | url), GET
 // /v1/images/files/<name>.png (the url output), POST /tokenize, POST /detokenize.
-// One scheduler thread owns the models: text rows share one batched forward per step (continuous
-// batching), image rows share one batched forward per step, alternating with the text steps.
+// One scheduler thread owns the model (one copy of the LM for chat, vision and image generation) and
+// runs ONE forward per step over every row in flight — text rows, vision rows (images spliced into
+// the prompt embeddings) and image-generation rows (2 CFG rows per image) together (continuous
+// batching across request kinds); a finished or cancelled request leaves at the next step.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -32,14 +34,14 @@ struct ServerOptions {
     std::string api_key;     // when set: "Authorization: Bearer KEY" on every route
     std::string output_dir;  // images for response_format "url" ("" = a temp dir)
 
-    int max_concurrent = 8;               // requests running at once (chat rows + image requests)
+    int max_concurrent = 8;               // requests running at once (chat/vision rows + image requests)
     int max_queue = 32;                   // requests waiting beyond that; more → 429
     int64_t max_body_bytes = 32 << 20;    // request body limit → 413
     int64_t max_image_pixels = 16 << 20;  // per input image (decoded width·height) → 400
     int max_tokens = 2048;                // cap on max_tokens per request (larger values are clamped)
     int default_max_tokens = 512;         // when a request gives no max_tokens
     int max_images_per_request = 4;       // n of /v1/images/generations
-    int max_images_in_flight = 4;         // images sharing one image decode step
+    int max_images_in_flight = 4;         // images in flight at once (2 KV slots each)
     int64_t ctx = 4096;                   // context per chat row (KV positions)
     double request_timeout = 600;         // seconds from arrival; then cancelled (504 / error event)
     double shutdown_timeout = 30;         // seconds to finish in-flight work on shutdown, then cancel

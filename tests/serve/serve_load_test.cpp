@@ -1,8 +1,9 @@
 // `janus serve` bounded load: 32 clients × 20 requests each, mixed chat (plain and streamed),
 // completions, vision, image generation and bad requests, all at once against one server. Checks:
 // zero 5xx and zero transport failures, every 200 complete (parseable, streams end with [DONE],
-// images decode to S×S), bad requests get 400, text rows really shared steps
-// (max_text_rows_in_step > 1), and resident memory back near the warmed-up baseline afterwards.
+// images decode to S×S), bad requests get 400, rows really shared forwards (several text rows in one
+// forward; chat rows together with image rows; vision rows together with text rows), and resident
+// memory back near the warmed-up baseline afterwards.
 #include <malloc.h>
 
 #include <atomic>
@@ -173,10 +174,12 @@ TEST(ServeLoad, ThirtyTwoClientsMixedRequests) {
     const int64_t after = rss_bytes();
     std::printf(
         "[load] %d requests in %.1f s: %d ok, %d x 400, %d x 5xx, %d transport, %d other; "
-        "max text rows/step %d, max images/step %d; RSS %.1f -> %.1f MiB\n",
+        "max text rows/step %d, max vision rows/step %d, max images/step %d, max rows/step %d; "
+        "%d forwards, %d mixed chat+image, %d vision+text; RSS %.1f -> %.1f MiB\n",
         clients * per_client, secs, ok.load(), bad400.load(), five.load(), transport.load(), other.load(),
-        h["max_text_rows_in_step"].get<int>(), h["max_images_in_step"].get<int>(), base / 1048576.0,
-        after / 1048576.0);
+        h["max_text_rows_in_step"].get<int>(), h["max_vision_rows_in_step"].get<int>(),
+        h["max_images_in_step"].get<int>(), h["max_rows_in_step"].get<int>(), h["steps"].get<int>(),
+        h["mixed_steps"].get<int>(), h["vision_text_steps"].get<int>(), base / 1048576.0, after / 1048576.0);
     EXPECT_EQ(five.load(), 0);
     EXPECT_EQ(transport.load(), 0);
     EXPECT_EQ(other.load(), 0);
@@ -184,6 +187,8 @@ TEST(ServeLoad, ThirtyTwoClientsMixedRequests) {
     EXPECT_EQ(bad400.load(), clients * per_client * 2 / 10);
     for (size_t i = 0; i < failures.size() && i < 5; ++i) ADD_FAILURE() << failures[i];
     EXPECT_GT(h["max_text_rows_in_step"].get<int>(), 1) << "text rows never shared a step";
+    EXPECT_GT(h["mixed_steps"].get<int>(), 0) << "chat and image rows never shared a forward";
+    EXPECT_GT(h["vision_text_steps"].get<int>(), 0) << "vision and text rows never shared a forward";
     EXPECT_EQ(h["running"], 0);
     EXPECT_EQ(h["queued"], 0);
     EXPECT_LT(after - base, int64_t(64) << 20) << "RSS grew by " << (after - base) / 1048576.0 << " MiB";
