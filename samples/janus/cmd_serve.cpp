@@ -56,7 +56,7 @@ const bool registered = janus_cli::register_command(
             ->capture_default_str();
         app.add_option("--max-images-per-request", s.max_images_per_request, "Largest n of /v1/images/generations")
             ->capture_default_str();
-        app.add_option("--max-images-in-flight", s.max_images_in_flight, "Images sharing one image decode step")
+        app.add_option("--max-images-in-flight", s.max_images_in_flight, "Images in flight at once (2 KV slots each)")
             ->capture_default_str();
         app.add_option("--request-timeout", s.request_timeout, "Seconds before a request is cancelled (504)")
             ->capture_default_str();
