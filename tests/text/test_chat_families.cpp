@@ -4,6 +4,7 @@
 // tokenizer, then driven exactly as `janus chat` drives it: format detection, BOS handling, stop
 // ids, streaming through the StreamDecoder, prefix reuse on the second turn, thinking state.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -33,7 +34,11 @@ std::string gunzip(const std::string& path) {
 // Model dir: tokenizer files of tests/data/tokenizers/<name> + tiny random weights sized to it.
 std::string make_model_dir(const std::string& name) {
     const std::string src = kData + "/tokenizers/" + name;
-    const std::string dir = (fs::temp_directory_path() / ("janus_chat_family_" + name)).string();
+    // Unique per test and process: ctest -j runs two tests that use the same tokenizer concurrently.
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string dir = (fs::temp_directory_path() / ("janus_chat_family_" + name + "_" + info->name() + "_" +
+                                                          std::to_string(::getpid())))
+                                .string();
     fs::create_directories(dir);
     std::ofstream(dir + "/tokenizer.json") << gunzip(src + "/tokenizer.json.gz");
     fs::copy_file(src + "/tokenizer_config.json", dir + "/tokenizer_config.json", fs::copy_options::overwrite_existing);
