@@ -1,5 +1,5 @@
 // Chooses the attention kernel for this CPU: the AVX-512 key-major group kernel, else the AVX2+FMA
-// row kernel, else the scalar one; the AVX-512 split-key kernels for decode rows; the tiled flash kernel for long non-causal problems
+// row kernel, else the scalar one; the split-key kernels for decode rows (AVX-512, else AVX2); the tiled flash kernel for long non-causal problems
 // (AVX-512, else AVX2).
 #include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/cpu_features.h"
@@ -19,6 +19,7 @@ AttentionGroupFn attention_group_kernel(DType ktype, DType vtype) {
 
 AttentionDecodeFns attention_decode_kernels(DType ktype, DType vtype, int64_t Dh) {
     if (best_isa() >= IsaLevel::avx512) return attention_decode_kernels_avx512(ktype, vtype, Dh);
+    if (best_isa() >= IsaLevel::avx2) return attention_decode_kernels_avx2(ktype, vtype);
     return {};
 }
 

@@ -31,7 +31,7 @@ using AttentionGroupFn = void (*)(const AttentionArgs& a, int64_t i, int64_t hk0
 using AttentionFlashFn = void (*)(const AttentionArgs& a, const float* kt, const float* vp, int64_t i0, int64_t nr,
                                   int64_t h, float* scratch);
 
-// Split-key decode kernels (few query rows, long caches; see attention_decode_avx512.cpp). chunk: one
+// Split-key decode kernels (few query rows, long caches; see attention_decode_avx512.cpp, _avx2.cpp). chunk: one
 // partial over keys [j0, j1) of query row i for all H heads into part (acc[H][Dh], m[H], l[H] =
 // H·(Dh + 2) floats); scratch holds H·(kDecodeChunk + 2·Dh) floats. merge: the nchunks partials of row i, stored
 // one after another in chunk order, into out row i. Chunk c covers keys [c·kDecodeChunk, (c + 1)·
@@ -50,6 +50,7 @@ AttentionGroupFn attention_group_kernel(DType ktype, DType vtype);  // nullptr i
 AttentionGroupFn attention_group_kernel_avx512(DType ktype, DType vtype);
 AttentionDecodeFns attention_decode_kernels(DType ktype, DType vtype, int64_t Dh);  // empty if this CPU has none
 AttentionDecodeFns attention_decode_kernels_avx512(DType ktype, DType vtype, int64_t Dh);
+AttentionDecodeFns attention_decode_kernels_avx2(DType ktype, DType vtype);
 AttentionFlashFn attention_flash_kernel();  // nullptr if this CPU has none (needs AVX2+FMA)
 AttentionFlashFn attention_flash_kernel_avx512();
 AttentionFlashFn attention_flash_kernel_avx2();

@@ -1,10 +1,11 @@
 // CPU attention: out[Tq, H, Dh] = softmax(q·kᵀ·scale + mask)·v for q[Tq, H, Dh] (f32) and a KV cache
 // k/v[Tk, Hkv, Dh] in f32/bf16/f16; query head h reads kv head h / (H / Hkv) (GQA). With
 // causal_start >= 0 query i sits at position causal_start + i and sees keys 0 .. causal_start + i.
-// AVX-512: problems with <= 4 query rows (decode) split each row's keys into fixed chunks of 32, one
-// task per (row, chunk) over all heads, merged with log-sum-exp weights (attention_decode_avx512.cpp);
-// other problems one task per (query, group of kv heads), reading the cache key-major. Otherwise one
-// task per (query, head). Either way each head's arithmetic is fixed, whatever the thread count.
+// AVX-512 or AVX2: problems with <= 4 query rows (decode) split each row's keys into fixed chunks of
+// 32, one task per (row, chunk) over all heads, merged with log-sum-exp weights
+// (attention_decode_avx512.cpp / _avx2.cpp). Other problems with AVX-512: one task per (query, group
+// of kv heads), reading the cache key-major; otherwise (and all problems on scalar CPUs) one task per
+// (query, head). Either way each head's arithmetic is fixed, whatever the thread count.
 // attention_multi runs several such problems (one per sequence of a batch) in one pool dispatch.
 // Non-causal problems with >= 32 query rows (vision encoders) use the tiled flash kernel (AVX-512/AVX2)
 // instead: one task per (head, 4 query rows), online softmax over blocks of 64 keys.
