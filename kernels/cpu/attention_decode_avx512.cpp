@@ -71,8 +71,9 @@ template <DType KT, DType VT>
 void chunk_kernel(const AttentionArgs& a, int64_t i, int64_t j0, int64_t j1, float* part, float* scratch) {
     constexpr int64_t ksz = KT == DType::f32 ? 4 : 2, vsz = VT == DType::f32 ? 4 : 2;
     const int64_t Dh = a.Dh, H = a.H, rep = a.H / a.Hkv, stride = a.Hkv * Dh, n = j1 - j0;
-    const int64_t limit = a.causal_start < 0 ? a.Tk : a.causal_start + i + 1;
     const float* qrow = a.q + i * H * Dh;
+    const char* K = static_cast<const char*>(a.k);
+    const char* V = static_cast<const char*>(a.v);
     float* acc = part;
     float* mrow = part + H * Dh;
     float* lrow = mrow + H;
@@ -81,10 +82,15 @@ void chunk_kernel(const AttentionArgs& a, int64_t i, int64_t j0, int64_t j1, flo
     // ---- scores, key rows in memory order, four keys per head at a time ----
     int64_t j = j0;
     for (; j + 4 <= j1; j += 4) {
-        for (int64_t p = j + kPrefetchKeys; p < j + 4 + kPrefetchKeys && p < limit; p++)
-            prefetch_bytes(static_cast<const char*>(a.k) + p * stride * ksz, stride * ksz);
         for (int64_t h = 0; h < H; h++) {
             const int64_t kb = (h / rep) * Dh;
+            // This kv head's slices of the rows kPrefetchKeys ahead, spread over the heads; past the
+            // chunk's last K row the stream continues with its first V rows.
+            if (h % rep == 0)
+                for (int64_t p = j + kPrefetchKeys; p < j + kPrefetchKeys + 4; p++) {
+                    if (p < j1) prefetch_bytes(K + (p * stride + kb) * ksz, Dh * ksz);
+                    else if (p - n < j1) prefetch_bytes(V + ((p - n) * stride + kb) * vsz, Dh * vsz);
+                }
             const float* q = qrow + h * Dh;
             __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
             for (int64_t d = 0; d < Dh; d += 16) {
@@ -132,14 +138,15 @@ void chunk_kernel(const AttentionArgs& a, int64_t i, int64_t j0, int64_t j1, flo
     }
 
     // ---- acc[h] = Σ_j p_j·v_j: V rows in memory order, four keys per accumulator load/store ----
-    for (int64_t t = 0; t < H * Dh; t += 16) _mm512_storeu_ps(acc + t, _mm512_setzero_ps());
-    for (int64_t t = H * Dh / 16 * 16; t < H * Dh; t++) acc[t] = 0.0f;
+    for (int64_t t = 0; t < H * Dh; t += 16) _mm512_mask_storeu_ps(acc + t, tail_mask16(H * Dh - t), _mm512_setzero_ps());
     for (j = j0; j < j1; j += 4) {
         const int64_t nk = j1 - j < 4 ? j1 - j : 4;
-        for (int64_t p = j + kPrefetchKeys; p < j + 4 + kPrefetchKeys && p < limit; p++)
-            prefetch_bytes(static_cast<const char*>(a.v) + p * stride * vsz, stride * vsz);
+        const int64_t pf_end = j + kPrefetchKeys + 4 < j1 ? j + kPrefetchKeys + 4 : j1;
         for (int64_t h = 0; h < H; h++) {
             const int64_t vb = j * stride + (h / rep) * Dh;
+            if (h % rep == 0)
+                for (int64_t p = j + kPrefetchKeys; p < pf_end; p++)
+                    prefetch_bytes(V + (p * stride + (h / rep) * Dh) * vsz, Dh * vsz);
             const float* s = sc + h * n + (j - j0);
             float* ac = acc + h * Dh;
             if (nk == 4) {

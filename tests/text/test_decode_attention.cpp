@@ -112,6 +112,10 @@ TEST(DecodeAttention, GqaShapesAndOtherCacheTypes) {
     check_problem(make_problem(300, 8, 4, 72, DType::bf16, 3), "gqa 8/4 Dh72 bf16");
     check_problem(make_problem(257, 16, 16, 128, DType::f16, 4), "Dh128 f16");
     check_problem(make_problem(96, 4, 4, 64, DType::f32, 5), "Dh64 f32");
+    // H·Dh not a multiple of 16 (partials are packed H·(Dh + 2) floats per chunk, nothing may spill)
+    check_problem(make_problem(100, 3, 1, 40, DType::f16, 6), "H3 Dh40 f16");
+    check_problem(make_problem(70, 1, 1, 72, DType::bf16, 7), "H1 Dh72 bf16");
+    check_problem(make_problem(65, 5, 5, 24, DType::f32, 8), "H5 Dh24 f32");
 }
 
 TEST(DecodeAttention, MultiBatchAcrossChunkBoundariesMatchesSingleCalls) {
