@@ -12,9 +12,13 @@ Image -> caption: freshly drawn images (a seed the training never used) -> prepr
   understanding prompt with "Describe this image in detail." -> greedy caption; the caption must name
   the right foreground colour and shape (background reported too). Also on 128x128 drawings that the
   preprocessing downsizes (bicubic) to the model's size.
+VQ round trip: freshly drawn images -> VQ encode -> codes -> VQ decode -> the same analyser; text -> image
+  can only be as good as this (the gate for training the language model on the VQ's codes).
 The classifier is itself checked on drawn (ground-truth) images first.
 
 Usage: /usr/bin/python3 scripts/shapes/evaluate.py [--model-dir DIR] [--n-captions 200] [--json OUT]
+       /usr/bin/python3 scripts/shapes/evaluate.py --vq-state build-shapes/train/vqdec.pt   (VQ only: a
+           gen_vision_model state dict of train.py's work dir, with the dims of shapes_model.py)
 """
 import argparse
 import json
@@ -186,6 +190,33 @@ def eval_captions(model, tok, n, seed, draw_size):
     return {k: v / n for k, v in ok.items()}, fails
 
 
+@torch.no_grad()
+def eval_vq_roundtrip(vq, size, n=300, seed=4343, fails_out=None):
+    """Fresh drawn images -> VQ codes -> decoded picture -> analyse(); fraction with background,
+    foreground colour and shape all right (per field too) and the mean absolute pixel error (0..255)."""
+    rng = np.random.default_rng(seed)
+    ok = {"bg": 0, "fg": 0, "shape": 0, "all": 0}
+    err = 0.0
+    for i in range(0, n, 50):
+        specs = [sd.random_spec(rng) for _ in range(min(50, n - i))]
+        u8 = np.stack([sd.draw(s, size, rng) for s in specs])
+        x = (torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
+        _, codes, _ = vq.encode(x)
+        rec = jt.decoded_to_uint8(vq.decode_code(codes))
+        err += float(np.abs(rec.astype(np.float64) - u8).sum())
+        for s, img in zip(specs, rec):
+            r = analyse(img)
+            g = {"bg": r["bg"] == s["bg"], "fg": r["fg"] == s["color"], "shape": r["shape"] == s["shape"]}
+            g["all"] = all(g.values())
+            for k in ok:
+                ok[k] += g[k]
+            if not g["all"] and fails_out is not None:
+                fails_out.append(f"{sd.caption(s)} -> bg {r['bg']} fg {r['fg']} shape {r['shape']}")
+    res = {k: v / n for k, v in ok.items()}
+    res["mean_abs_err"] = err / (n * size * size * 3)
+    return res
+
+
 def check_classifier(n=300, seed=4242, size=64):
     rng = np.random.default_rng(seed)
     good = 0
@@ -204,19 +235,40 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("--sheet", default=None, help="write a contact sheet of the greedy grid here")
     ap.add_argument("--skip-sampled", action="store_true")
+    ap.add_argument("--skip-t2i", action="store_true")
+    ap.add_argument("--n-vq", type=int, default=300, help="images for the VQ round-trip check")
+    ap.add_argument("--vq-state", default=None, help="evaluate only this VQ state dict (train.py work dir)")
+    ap.add_argument("--image-size", type=int, default=64, help="with --vq-state")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     t0 = time.time()
+    if a.vq_state:
+        import shapes_model
+        vq = jt.VQModel(shapes_model.make_config(539, a.image_size).vq)
+        vq.load_state_dict(torch.load(a.vq_state))
+        vq.eval()
+        print(f"classifier accuracy on drawn images: {check_classifier(size=a.image_size):.3f}")
+        fails = []
+        print(f"VQ round trip of {a.n_vq} fresh images: {eval_vq_roundtrip(vq, a.image_size, a.n_vq, fails_out=fails)}")
+        for f in fails[:12]:
+            print("   fail:", f)
+        return
     model, tok = load(a.model_dir)
     S = model.cfg.vision.image_size
     res = {"classifier_on_drawn_images": check_classifier(size=S)}
     print(f"classifier accuracy on drawn images: {res['classifier_on_drawn_images']:.3f}", flush=True)
-    acc, n, fails = eval_t2i(model, tok, greedy=True, save_sheet=a.sheet)
-    res["t2i_greedy"] = acc
-    print(f"t2i greedy (cfg 5) over {n} prompts: {acc}", flush=True)
-    for f in fails[:12]:
+    fails = []
+    res["vq_roundtrip"] = eval_vq_roundtrip(model.gen_vision_model, S, a.n_vq, fails_out=fails)
+    print(f"VQ round trip of {a.n_vq} fresh images: {res['vq_roundtrip']}", flush=True)
+    for f in fails[:8]:
         print("   fail:", f)
-    if not a.skip_sampled:
+    if not a.skip_t2i:
+        acc, n, fails = eval_t2i(model, tok, greedy=True, save_sheet=a.sheet)
+        res["t2i_greedy"] = acc
+        print(f"t2i greedy (cfg 5) over {n} prompts: {acc}", flush=True)
+        for f in fails[:12]:
+            print("   fail:", f)
+    if not a.skip_sampled and not a.skip_t2i:
         acc, n, fails = eval_t2i(model, tok, greedy=False)
         res["t2i_sampled"] = acc
         print(f"t2i sampled (cfg 5, T 1) over {n} prompts: {acc}", flush=True)

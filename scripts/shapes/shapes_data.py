@@ -34,15 +34,20 @@ COLORS = {
     "black": (20, 20, 20),
 }
 COLOR_NAMES = list(COLORS)
-SIZES = {"small": 0.30, "medium": 0.45, "large": 0.68}  # bounding-box side / image side
+SIZES = {"small": 0.36, "medium": 0.50, "large": 0.70}  # bounding-box side / image side
+# Jitter of draw(jitter=True): centre +-POS_JITTER of the side, scale x (1 +- SIZE_JITTER), colours
+# +-COLOR_JITTER per channel. Small on purpose: a 16-px VQ patch must see nearly the same fragment for
+# the same description, so that the image codes are predictable from the prompt; fresh draws still differ
+# from every training draw.
+POS_JITTER, SIZE_JITTER, COLOR_JITTER = 0.02, 0.04, 6
 SIZE_NAMES = list(SIZES)
 # Centres as fractions of the image side; "center" is the default position (no phrase).
 POSITIONS = {
     "center": (0.5, 0.5),
-    "top left": (0.27, 0.27),
-    "top right": (0.73, 0.27),
-    "bottom left": (0.27, 0.73),
-    "bottom right": (0.73, 0.73),
+    "top left": (0.28, 0.28),
+    "top right": (0.72, 0.28),
+    "bottom left": (0.28, 0.72),
+    "bottom right": (0.72, 0.72),
 }
 POSITION_NAMES = list(POSITIONS)
 
@@ -104,8 +109,9 @@ def shape_polygon(shape, cx, cy, d):
 
 
 def draw(spec, size=64, rng=None, jitter=True):
-    """Renders spec -> uint8 [size, size, 3]. With jitter, centre (+-4% of the side), scale (+-8%) and
-    colours (+-12 per channel) vary using rng; without, the canonical picture is drawn."""
+    """Renders spec -> uint8 [size, size, 3]. With jitter, centre (+-POS_JITTER of the side), scale
+    (+-SIZE_JITTER) and colours (+-COLOR_JITTER per channel) vary using rng; without, the canonical picture
+    is drawn."""
     ss = 4  # supersampling factor
     S = size * ss
     fg = COLORS[spec["color"]]
@@ -113,11 +119,11 @@ def draw(spec, size=64, rng=None, jitter=True):
     fx, fy = POSITIONS[spec["pos"]]
     d = SIZES[spec["size"]]
     if jitter:
-        fx += rng.uniform(-0.04, 0.04)
-        fy += rng.uniform(-0.04, 0.04)
-        d *= rng.uniform(0.92, 1.08)
-        fg = _jitter_color(fg, rng, 12)
-        bg = _jitter_color(bg, rng, 12)
+        fx += rng.uniform(-POS_JITTER, POS_JITTER)
+        fy += rng.uniform(-POS_JITTER, POS_JITTER)
+        d *= rng.uniform(1 - SIZE_JITTER, 1 + SIZE_JITTER)
+        fg = _jitter_color(fg, rng, COLOR_JITTER)
+        bg = _jitter_color(bg, rng, COLOR_JITTER)
     img = Image.new("RGB", (S, S), bg)
     dr = ImageDraw.Draw(img)
     cx, cy, dd = fx * S, fy * S, d * S

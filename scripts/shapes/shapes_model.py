@@ -7,8 +7,11 @@ Default dims (image size S = 64, any multiple of 16 works):
   vision_model    SigLIP-style ViT: patch 16 on S x S -> (S/16)^2 tokens, width 128, 2 blocks, 4 heads,
                   MLP ratio 4, final LayerNorm (+ the unused attn_pool, as in the official checkpoints)
   aligner         128 -> 192 -> 192;  gen_aligner 8 -> 192 -> 192;  gen_head 192 -> 192 -> K
-  gen_vision_model VQ-16 layout: ch 32, ch_mult [1,1,1,2,2] (16x down), num_res_blocks 1 (official: 2;
-                  encoder 1 and decoder 2 res blocks per level), z 64, codebook K = 1024 x 8
+  gen_vision_model VQ-16 layout: ch 32, encoder_ch_mult [1,1,1,2,2] (16x down), decoder_ch_mult
+                  [2,1,1,2,2] (64 channels at full resolution, so the decoder's last GroupNorm(32) has 2
+                  channels per group: with 1 per group it is a per-channel instance norm that removes every
+                  channel's spatial mean, i.e. the absolute colour level of a flat picture), num_res_blocks 1
+                  (official: 2; encoder 1 and decoder 2 res blocks per level), z 64, codebook K = 1024 x 8
                   -> S/16 x S/16 codes per image
   gen_embed       [K, 8]
 """
@@ -21,7 +24,7 @@ sys.path.insert(0, os.path.normpath(os.path.join(HERE, "..", "reference")))
 import janus_torch as jt  # noqa: E402
 
 DIMS = dict(hidden=192, layers=4, heads=3, inter=512, vit_width=128, vit_layers=2, vit_heads=4,
-            vq_ch=32, vq_mult=[1, 1, 1, 2, 2], vq_res_blocks=1, vq_z=64, codebook=1024, code_dim=8)
+            vq_ch=32, vq_enc_mult=[1, 1, 1, 2, 2], vq_dec_mult=[2, 1, 1, 2, 2], vq_res_blocks=1, vq_z=64, codebook=1024, code_dim=8)
 
 
 def make_config(tokenizer_len, image_size=64, bos=None, eos=None, pad=None, dims=None):
@@ -36,7 +39,7 @@ def make_config(tokenizer_len, image_size=64, bos=None, eos=None, pad=None, dims
                              heads=d["vit_heads"], mlp_ratio=4.0, select_layer=-1, with_attn_pool=True,
                              model_name="siglip_shapes_patch16")
     vq = jt.VQConfig(codebook_size=d["codebook"], codebook_embed_dim=d["code_dim"], z_channels=d["vq_z"],
-                     ch=d["vq_ch"], encoder_ch_mult=list(d["vq_mult"]), decoder_ch_mult=list(d["vq_mult"]),
+                     ch=d["vq_ch"], encoder_ch_mult=list(d["vq_enc_mult"]), decoder_ch_mult=list(d["vq_dec_mult"]),
                      num_res_blocks=d["vq_res_blocks"], image_size=image_size)
     return jt.JanusConfig(lm=lm, vision=vision, vq=vq, aligner_input_dim=d["vit_width"], gen_head_embed=d["hidden"])
 

@@ -84,6 +84,11 @@ def init_weights(model, seed):
                 p.copy_(torch.randn(p.shape, generator=g) * 0.02)
             elif name.endswith("bias"):
                 p.zero_()
+        # Position embeddings of the vision tower: 0.02 would be ~4% of the patch embedding's scale, so
+        # "where" would be learned very slowly; start them at a scale comparable to the patch signal.
+        for name, p in model.named_parameters():
+            if name.endswith("pos_embed"):
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
         # Residual output projections scaled down by depth (GPT-2).
         L = model.cfg.lm.num_hidden_layers
         for layer in model.language_model.model.layers:
@@ -160,6 +165,49 @@ def train_vq(model, args):
     return time.time() - t0
 
 
+def train_vq_continue(model, args):
+    """Second VQ cycle (warm restart): the whole quantised VQ (encoder, codebook, decoder) from the first
+    cycle's weights, a fresh Adam, 50 warm-up steps then cosine over --vq2-steps, fresh images (own seed);
+    unused codes re-seeded every 100 steps during the first 80 %."""
+    vq = model.gen_vision_model
+    rng = np.random.default_rng(args.seed + 11)
+    opt = torch.optim.Adam(vq.parameters(), lr=args.vq_lr, betas=(0.5, 0.9))
+    K = vq.cfg.codebook_size
+    usage = torch.zeros(K)
+    t0 = time.time()
+    for step in range(args.vq2_steps):
+        lr = args.vq_lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.vq2_steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        _, u8 = draw_batch(rng, args.vq_batch, args.image_size)
+        x = to_pixels(u8)
+        h = vq.encode_continuous(x)
+        zn = F.normalize(h.permute(0, 2, 3, 1), dim=-1)
+        z_q, codes, _ = vq.quantize(h)
+        rec = vq.decode(z_q)
+        e = vq.quantize.normalized_codebook()[codes.reshape(-1)].view(zn.shape)
+        l_rec = rec_loss(rec, x)
+        l_vq = F.mse_loss(e, zn.detach()) + 0.25 * F.mse_loss(zn, e.detach())
+        opt.zero_grad()
+        (l_rec + l_vq).backward()
+        opt.step()
+        usage += torch.bincount(codes.reshape(-1), minlength=K).float()
+        if (step + 1) % 100 == 0 and step + 1 < args.vq2_steps * 0.8:
+            dead = (usage == 0).nonzero().reshape(-1)
+            if len(dead):
+                with torch.no_grad():
+                    src = zn.reshape(-1, zn.shape[-1])
+                    pick = torch.randint(0, src.shape[0], (len(dead),), generator=torch.Generator().manual_seed(step))
+                    vq.quantize.embedding.weight[dead] = src[pick] + 0.01 * torch.randn(len(dead), src.shape[1])
+            usage.zero_()
+        if (step + 1) % 250 == 0:
+            torch.save(vq.state_dict(), os.path.join(args.work, "vq2_partial.pt"))
+        if step % 50 == 0 or step == args.vq2_steps - 1:
+            log(f"vq2 step {step}/{args.vq2_steps} rec {l_rec.item():.4f} vq {l_vq.item():.4f} "
+                f"codes/batch {len(torch.unique(codes))} lr {lr:.2e} {time.time() - t0:.0f}s")
+    return time.time() - t0
+
+
 def train_vq_decoder(model, args):
     """Stage "vqdec": encoder, quant_conv and codebook frozen (so every image keeps its codes), only
     post_quant_conv + decoder keep training on the reconstruction loss. Independent of the LM stages."""
@@ -172,7 +220,7 @@ def train_vq_decoder(model, args):
         lr = args.vq_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.vqdec_steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
-        _, u8 = draw_batch(rng, args.vq_batch, args.image_size)
+        _, u8 = draw_batch(rng, args.vqdec_batch, args.image_size)
         x = to_pixels(u8)
         with torch.no_grad():
             z_q, codes, _ = vq.quantize(vq.encode_continuous(x))
@@ -241,7 +289,7 @@ def und_batch(model, tok, specs, imgs, idx, rng, n_img_tokens):
     """Image -> caption rows: embeds [B,T,H], mask, answer positions (flattened) and targets."""
     emb_tok = model.language_model.get_input_embeddings()
     img_id = tok.token_id(bpe.IMG)
-    _, al = model.image_features(to_pixels(imgs[idx]))              # [B,N,H]
+    f, al = model.image_features(to_pixels(imgs[idx]))              # [B,N,W], [B,N,H]
     seqs, rows, cols, tg = [], [], [], []
     for b, i in enumerate(idx):
         q = sd.QUESTIONS[rng.integers(len(sd.QUESTIONS))]
@@ -258,7 +306,48 @@ def und_batch(model, tok, specs, imgs, idx, rng, n_img_tokens):
         cols += list(range(P - 1, P - 1 + len(ans)))
         tg += ans
     x, mask = pad_stack(seqs, emb_tok.weight.shape[1])
-    return x, mask, torch.tensor(rows), torch.tensor(cols), torch.tensor(tg)
+    return x, mask, torch.tensor(rows), torch.tensor(cols), torch.tensor(tg), f
+
+
+# Training-only auxiliary heads (not exported), so the vision encoder gets a direct signal about shape /
+# size / position instead of only through the caption loss:
+#   attributes: mean-pooled SigLIP features [B,W] -> logits of the five attributes (cross-entropy);
+#   patch mask: every token's features [B,N,W] -> the foreground coverage of its patch on a 4 x 4 grid
+#               of sub-cells [B,N,16] (binary cross-entropy against the drawn picture's coverage).
+AUX_FIELDS = [("shape", sd.SHAPES), ("color", sd.COLOR_NAMES), ("bg", sd.COLOR_NAMES), ("size", sd.SIZE_NAMES),
+              ("pos", sd.POSITION_NAMES)]
+
+
+def make_aux_head(width, seed):
+    torch.manual_seed(seed)
+    head = torch.nn.Module()
+    head.attr = torch.nn.Linear(width, sum(len(v) for _, v in AUX_FIELDS))
+    head.mask = torch.nn.Linear(width, 16)
+    return head
+
+
+def patch_coverage(u8, patch):
+    """uint8 [B,S,S,3] -> [B, (S/patch)^2, 16]: fraction of each patch's 4 x 4 sub-cells covered by
+    pixels far (> 60 in RGB) from the median border colour, patches row-major as the ViT's tokens."""
+    a = torch.from_numpy(u8).float()
+    B, S = a.shape[0], a.shape[1]
+    border = torch.cat([a[:, 0], a[:, -1], a[:, :, 0], a[:, :, -1]], 1)      # [B,4S,3]
+    far = ((a - border.median(1).values[:, None, None]).norm(dim=-1) > 60).float()
+    c = patch // 4
+    cov = F.avg_pool2d(far[:, None], c)[:, 0]                                # [B, S/c, S/c]
+    g = S // patch
+    return cov.view(B, g, 4, g, 4).permute(0, 1, 3, 2, 4).reshape(B, g * g, 16)
+
+
+def aux_loss(head, feats, specs, idx, u8, patch):
+    logits = head.attr(feats.mean(1))                               # [B, sum of classes]
+    loss, o = 0.0, 0
+    for field, names in AUX_FIELDS:
+        tgt = torch.tensor([names.index(specs[i][field]) for i in idx])
+        loss = loss + F.cross_entropy(logits[:, o:o + len(names)], tgt)
+        o += len(names)
+    l_mask = F.binary_cross_entropy_with_logits(head.mask(feats), patch_coverage(u8, patch))
+    return loss / len(AUX_FIELDS) + l_mask
 
 
 def train_lm(model, tok, pool, args, steps, with_gen, seed_offset):
@@ -272,7 +361,8 @@ def train_lm(model, tok, pool, args, steps, with_gen, seed_offset):
     if with_gen:
         with torch.no_grad():  # start gen_embed from the VQ's (normalised) codebook: a meaningful init
             model.gen_embed.weight.copy_(model.gen_vision_model.quantize.normalized_codebook() * 2.0)
-    params = [p for n, p in model.named_parameters() if p.requires_grad]
+    aux = make_aux_head(model.cfg.vision.width, args.seed + seed_offset + 50)
+    params = [p for n, p in model.named_parameters() if p.requires_grad] + list(aux.parameters())
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
@@ -294,17 +384,20 @@ def train_lm(model, tok, pool, args, steps, with_gen, seed_offset):
             logits = model.gen_head(hp)
             l_gen = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
             loss = l_gen
-        ui = rng.integers(len(specs), size=args.und_batch)
-        x, mask, rows, cols, tg = und_batch(model, tok, specs, imgs, ui, rng, n_img)
+        ui = rng.integers(len(specs), size=args.joint_und_batch if with_gen else args.und_batch)
+        x, mask, rows, cols, tg, feats = und_batch(model, tok, specs, imgs, ui, rng, n_img)
         h, _ = lm.model(inputs_embeds=x, attention_mask=mask)
         l_und = F.cross_entropy(lm.lm_head(h[rows, cols]), tg)
-        loss = loss + l_und
+        l_aux = aux_loss(aux, feats, specs, ui, imgs[ui], model.cfg.vision.patch_size)
+        loss = loss + l_und + args.aux_weight * l_aux
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        if with_gen and (step + 1) % 250 == 0:  # for inspection only; the recipe uses the final weights
+            torch.save(model.state_dict(), os.path.join(args.work, "joint_partial.pt"))
         if step % 50 == 0 or step == steps - 1:
-            log(f"{'joint' if with_gen else 'und'} step {step}/{steps} gen {l_gen.item():.4f} und {l_und.item():.4f} "
+            log(f"{'joint' if with_gen else 'und'} step {step}/{steps} gen {l_gen.item():.4f} und {l_und.item():.4f} aux {l_aux.item():.3f} "
                 f"lr {lr:.2e} {time.time() - t0:.0f}s")
     return time.time() - t0
 
@@ -348,29 +441,35 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
-    ap.add_argument("--stage", choices=["all", "vq", "vqdec", "und", "joint", "more", "export"], default="all")
+    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vqdec", "und", "und2", "joint", "more", "export"], default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--image-size", type=int, default=64)
-    ap.add_argument("--vq-steps", type=int, default=900)
-    ap.add_argument("--vq-batch", type=int, default=8)
+    ap.add_argument("--vq-steps", type=int, default=450)
+    ap.add_argument("--vq-batch", type=int, default=12)
     ap.add_argument("--vq-lr", type=float, default=1e-3)
-    ap.add_argument("--vq-ae-steps", type=int, default=250, help="autoencoder warm-up steps before quantising")
+    ap.add_argument("--vq2-steps", type=int, default=700, help="second VQ cycle (warm restart) steps")
+    ap.add_argument("--vq-ae-steps", type=int, default=150, help="autoencoder warm-up steps before quantising")
     ap.add_argument("--pool", type=int, default=20000)
-    ap.add_argument("--vqdec-steps", type=int, default=1500)
-    ap.add_argument("--und-steps", type=int, default=600)
-    ap.add_argument("--lm-steps", type=int, default=800, help="joint stage steps")
-    ap.add_argument("--joint-pool", type=int, default=10000, help="images encoded to codes for the joint stage")
+    ap.add_argument("--vqdec-steps", type=int, default=2500)
+    ap.add_argument("--vqdec-batch", type=int, default=8)
+    ap.add_argument("--und-steps", type=int, default=1400)
+    ap.add_argument("--und2-steps", type=int, default=500, help="second understanding cycle (warm restart) steps")
+    ap.add_argument("--lm-steps", type=int, default=2000, help="joint stage steps")
+    ap.add_argument("--joint-pool", type=int, default=6000, help="images encoded to codes for the joint stage")
     ap.add_argument("--more-steps", type=int, default=0, help="continuation of the joint stage (stage more; 0 = off)")
     ap.add_argument("--more-pool", type=int, default=4000, help="fresh images encoded for stage more")
     ap.add_argument("--gen-batch", type=int, default=32)
     ap.add_argument("--und-batch", type=int, default=16)
+    ap.add_argument("--joint-und-batch", type=int, default=8, help="image -> caption rows per joint step")
     ap.add_argument("--lm-lr", type=float, default=2e-3)
     ap.add_argument("--p-uncond", type=float, default=0.12)
+    ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the training-only attribute head")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run (a few steps, small pool)")
     args = ap.parse_args()
     if args.quick:
         args.vq_steps, args.vqdec_steps, args.und_steps, args.lm_steps, args.pool, args.joint_pool = 3, 3, 3, 3, 300, 300
+        args.vq2_steps = args.und2_steps = 3
         args.more_steps, args.more_pool = 3, 300
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
@@ -385,6 +484,10 @@ def main():
     times = {}
     if args.stage in ("all", "vq"):
         times["vq_s"] = round(train_vq(model, args))
+        torch.save(model.gen_vision_model.state_dict(), os.path.join(args.work, "vq1.pt"))
+    if args.stage in ("all", "vq", "vq2"):
+        model.gen_vision_model.load_state_dict(torch.load(os.path.join(args.work, "vq1.pt")))
+        times["vq2_s"] = round(train_vq_continue(model, args))
         torch.save(model.gen_vision_model.state_dict(), vq_path)
     if args.stage in ("all", "vqdec"):
         model.gen_vision_model.load_state_dict(torch.load(vq_path))
@@ -394,6 +497,17 @@ def main():
         rng = np.random.default_rng(args.seed + 4)
         und_pool = draw_batch(rng, args.pool, args.image_size) + (None,)
         times["und_s"] = round(train_lm(model, tok, und_pool, args, args.und_steps, False, 5))
+        torch.save({k: v for k, v in model.state_dict().items() if not k.startswith("gen_vision_model.")},
+                   os.path.join(args.work, "und1.pt"))
+    if args.stage in ("all", "und", "und2"):
+        # Second understanding cycle (warm restart at half the peak learning rate) on a fresh pool.
+        model.load_state_dict(torch.load(os.path.join(args.work, "und1.pt")), strict=False)
+        rng = np.random.default_rng(args.seed + 12)
+        und_pool = draw_batch(rng, args.pool, args.image_size) + (None,)
+        lr = args.lm_lr
+        args.lm_lr = lr * 0.5
+        times["und2_s"] = round(train_lm(model, tok, und_pool, args, args.und2_steps, False, 13))
+        args.lm_lr = lr
         torch.save({k: v for k, v in model.state_dict().items() if not k.startswith("gen_vision_model.")}, und_path)
     if args.stage in ("all", "joint"):
         model.gen_vision_model.load_state_dict(torch.load(vq_path))

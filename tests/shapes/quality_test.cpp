@@ -30,8 +30,8 @@ struct DrawnCase {
 
 // Every shape × colour, other fields random; size/position/jitter ranges as in the model card.
 std::vector<DrawnCase> drawn_cases(int size, uint64_t seed) {
-    const double sizes[3] = {0.30, 0.45, 0.68};
-    const double pos[5][2] = {{0.5, 0.5}, {0.27, 0.27}, {0.73, 0.27}, {0.27, 0.73}, {0.73, 0.73}};
+    const double sizes[3] = {0.36, 0.50, 0.70};
+    const double pos[5][2] = {{0.5, 0.5}, {0.28, 0.28}, {0.72, 0.28}, {0.28, 0.72}, {0.72, 0.72}};
     Rng rng{seed};
     std::vector<DrawnCase> out;
     for (size_t s = 0; s < kShapes.size(); ++s)
@@ -41,11 +41,11 @@ std::vector<DrawnCase> drawn_cases(int size, uint64_t seed) {
             int si = rng.below(3), pi = si == 2 ? 0 : rng.below(5);
             std::array<int, 3> fg = kRgb[c], bg = kRgb[b];
             for (int k = 0; k < 3; ++k) {
-                fg[k] = std::clamp(fg[k] + rng.below(25) - 12, 0, 255);
-                bg[k] = std::clamp(bg[k] + rng.below(25) - 12, 0, 255);
+                fg[k] = std::clamp(fg[k] + rng.below(13) - 6, 0, 255);
+                bg[k] = std::clamp(bg[k] + rng.below(13) - 6, 0, 255);
             }
-            double cx = (pos[pi][0] + rng.uniform(-0.04, 0.04)) * size, cy = (pos[pi][1] + rng.uniform(-0.04, 0.04)) * size;
-            double d = sizes[si] * rng.uniform(0.92, 1.08) * size;
+            double cx = (pos[pi][0] + rng.uniform(-0.02, 0.02)) * size, cy = (pos[pi][1] + rng.uniform(-0.02, 0.02)) * size;
+            double d = sizes[si] * rng.uniform(0.96, 1.04) * size;
             out.push_back({kShapes[s], kColors[c], kColors[b], draw(kShapes[s], fg, bg, cx, cy, d, size)});
         }
     return out;
