@@ -1,8 +1,11 @@
 // GEMM dispatch and threading (see gemm.h): picks the best kernel for the CPU (cpu_features.h) and
-// partitions N into chunks over the thread pool.
+// partitions N into chunks over the thread pool; f32 weights with >= 32 rows on AVX-512 go to the
+// packed kernel (gemm_packed_avx512.cpp).
 #include "kernels/cpu/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "kernels/cpu/cpu_features.h"
 
@@ -23,8 +26,22 @@ GemmKernel gemm_kernel(DType btype, bool bf16_dot) {
 
 bool have_bf16_dot() { return gemm_kernel(DType::bf16, true) != nullptr; }
 
+namespace {
+bool packed_enabled() {
+    static const bool on = [] {
+        const char* e = std::getenv("JANUS_GEMM_PACKED");
+        return !(e && std::strcmp(e, "0") == 0);
+    }();
+    return on;
+}
+}  // namespace
+
 void gemm(ThreadPool& pool, const GemmProblem& p, GemmKernel kernel) {
     if (p.M <= 0 || p.N <= 0) return;
+    if (p.M >= 32 && p.btype == DType::f32 && p.a && kernel == gemm_kernel_avx512(DType::f32) && packed_enabled()) {
+        gemm_f32_packed_avx512(pool, p);
+        return;
+    }
     // Chunk of weight rows per task: enough work to amortise scheduling, enough chunks to balance.
     int64_t work_per_row = std::max<int64_t>(1, p.M * p.K);
     int64_t grain = std::max<int64_t>(16, (int64_t(1) << 18) / work_per_row);

@@ -40,6 +40,7 @@ TEST(CpuDeterminism, MatmulGemvBf16) { expect_same_for_thread_counts(matmul_run(
 TEST(CpuDeterminism, MatmulGemvBf16Dot) { expect_same_for_thread_counts(matmul_run(1, 777, 1030, DType::bf16, MatmulPrecision::bf16), "gemv bf16 dot"); }
 TEST(CpuDeterminism, MatmulGemmM32Bf16) { expect_same_for_thread_counts(matmul_run(32, 300, 512, DType::bf16, MatmulPrecision::bf16), "gemm M=32"); }
 TEST(CpuDeterminism, MatmulGemmOddF32) { expect_same_for_thread_counts(matmul_run(7, 33, 65, DType::f32, MatmulPrecision::f32), "gemm 7x33x65"); }
+TEST(CpuDeterminism, MatmulGemmPackedF32) { expect_same_for_thread_counts(matmul_run(70, 50, 1100, DType::f32, MatmulPrecision::f32), "gemm packed 70x50x1100"); }
 TEST(CpuDeterminism, MatmulGemmPrefillF16) { expect_same_for_thread_counts(matmul_run(150, 260, 333, DType::f16, MatmulPrecision::f32), "gemm 150x260x333"); }
 
 TEST(CpuDeterminism, Attention) {

@@ -97,8 +97,10 @@ bool register_matmul_cases() {
     // GEMV (decode), odd GEMV, CFG batch (M = 32), odd GEMM, a prefill-like block that crosses the
     // kernels' tile boundaries, K not a multiple of any vector width, and a K long enough for the
     // kernels' long-K loop order (A tile no longer in L1).
+    // f32 weights with M >= 32 take the AVX-512 packed kernel: {130, 70, 300} has row-panel and
+    // weight-block tails, {40, 13, 2100} three K blocks (1024, 1024, 52) and a 1-row weight block.
     const Sz sizes[] = {{1, 64, 128}, {1, 33, 65}, {32, 96, 256}, {7, 33, 65}, {130, 70, 300}, {3, 17, 1030},
-                        {8, 20, 2100}};
+                        {8, 20, 2100}, {40, 13, 2100}};
     for (const Sz& z : sizes)
         for (DType wt : {DType::f32, DType::bf16, DType::f16})
             for (MatmulPrecision p : {MatmulPrecision::f32, MatmulPrecision::bf16})
