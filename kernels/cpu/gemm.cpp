@@ -1,5 +1,5 @@
 // GEMM dispatch and threading (see gemm.h): picks the best kernel for the CPU (cpu_features.h) and
-// partitions N into chunks over the thread pool; f32 weights with >= 32 rows on AVX-512 go to the
+// partitions N into chunks over the thread pool; f32/bf16 weights with >= 32 rows on AVX-512 go to the
 // packed kernel (gemm_packed_avx512.cpp).
 #include "kernels/cpu/gemm.h"
 
@@ -38,7 +38,8 @@ bool packed_enabled() {
 
 void gemm(ThreadPool& pool, const GemmProblem& p, GemmKernel kernel) {
     if (p.M <= 0 || p.N <= 0) return;
-    if (p.M >= 32 && p.btype == DType::f32 && p.a && kernel == gemm_kernel_avx512(DType::f32) && packed_enabled()) {
+    if (p.M >= 32 && (p.btype == DType::f32 || p.btype == DType::bf16) && p.a && kernel == gemm_kernel_avx512(p.btype) &&
+        packed_enabled()) {
         gemm_f32_packed_avx512(pool, p);
         return;
     }

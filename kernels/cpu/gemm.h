@@ -34,7 +34,7 @@ using GemmKernel = void (*)(const GemmProblem& p, int64_t n0, int64_t n1);
 GemmKernel gemm_kernel(DType btype, bool bf16_dot);
 // True when gemm_kernel(bf16, true) exists on this CPU.
 bool have_bf16_dot();
-// Run `kernel` over all of N on the pool (or, for the AVX-512 f32 kernel and M >= 32, the packed
+// Run `kernel` over all of N on the pool (or, for the AVX-512 f32/bf16 kernels and M >= 32, the packed
 // kernel below, which has the same contract).
 void gemm(ThreadPool& pool, const GemmProblem& p, GemmKernel kernel);
 
@@ -43,7 +43,7 @@ GemmKernel gemm_kernel_scalar(DType btype);
 GemmKernel gemm_kernel_avx2(DType btype);
 GemmKernel gemm_kernel_avx512(DType btype);
 GemmKernel gemm_kernel_avx512_bf16dot();
-// f32 weights, M >= 32 rows on AVX-512: packed-Aᵀ broadcast kernel (gemm_packed_avx512.cpp); gemm()
+// f32/bf16 weights with f32 activations, M >= 32 rows on AVX-512: packed-Aᵀ broadcast kernel (gemm_packed_avx512.cpp); gemm()
 // chooses it by itself (JANUS_GEMM_PACKED=0 in the environment turns it off).
 void gemm_f32_packed_avx512(ThreadPool& pool, const GemmProblem& p);
 

@@ -1,5 +1,6 @@
 // AVX-512 f32 GEMM for many activation rows (see gemm.h): C[M, N] (=|+=) A[M, K] · B[N, K]ᵀ (+ bias[N])
-// with f32 weights B and M >= 32 — SigLIP's and the prefill's projections. Unlike the dot-product
+// with f32 or bf16 weights B (converted exactly as they are broadcast) and M >= 32 — SigLIP's and the
+// prefill's projections. Unlike the dot-product
 // kernels in gemm_avx512.cpp (which reduce 16 lanes per output at the end), this one runs the
 // activation rows along the vector lanes:
 //  - A is packed once per call as Aᵀ panels Ap[M/64][K][64] (64 rows per panel, zero rows past M),
@@ -38,8 +39,18 @@ constexpr int kJ = 6;          // weight rows per tile
 constexpr int64_t kKC = 1024;  // K block
 
 // acc[j][16·v + l] (+)= Σ_{k in [k0, k1)} B[j][k] · Ap[k][16·v + l] for J weight rows, NV vectors.
-template <int J, int NV>
-void tile(const float* ap, const float* b, int64_t ldb, float* acc_io, int64_t k0, int64_t k1, bool first) {
+template <DType BT>
+inline __m512 bcast_b(const void* b, int64_t i) {
+    if constexpr (BT == DType::f32) {
+        return _mm512_set1_ps(static_cast<const float*>(b)[i]);
+    } else {  // bf16: the high half of an f32
+        return _mm512_castsi512_ps(
+            _mm512_set1_epi32(int32_t(uint32_t(static_cast<const uint16_t*>(b)[i]) << 16)));
+    }
+}
+
+template <DType BT, int J, int NV>
+void tile(const float* ap, const void* b, int64_t ldb, float* acc_io, int64_t k0, int64_t k1, bool first) {
     __m512 acc[J][NV];
 #pragma GCC unroll 8
     for (int j = 0; j < J; j++)
@@ -52,7 +63,7 @@ void tile(const float* ap, const float* b, int64_t ldb, float* acc_io, int64_t k
         for (int v = 0; v < NV; v++) a[v] = _mm512_loadu_ps(ap + k * 64 + 16 * v);
 #pragma GCC unroll 8
         for (int j = 0; j < J; j++) {
-            const __m512 w = _mm512_set1_ps(b[j * ldb + k]);
+            const __m512 w = bcast_b<BT>(b, j * ldb + k);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) acc[j][v] = _mm512_fmadd_ps(w, a[v], acc[j][v]);
         }
@@ -63,45 +74,46 @@ void tile(const float* ap, const float* b, int64_t ldb, float* acc_io, int64_t k
         for (int v = 0; v < NV; v++) _mm512_storeu_ps(acc_io + j * 64 + 16 * v, acc[j][v]);
 }
 
-template <int J>
-void tile_nv(int nv, const float* ap, const float* b, int64_t ldb, float* acc_io, int64_t k0, int64_t k1,
+template <DType BT, int J>
+void tile_nv(int nv, const float* ap, const void* b, int64_t ldb, float* acc_io, int64_t k0, int64_t k1,
              bool first) {
     switch (nv) {
         case 4:
-            tile<J, 4>(ap, b, ldb, acc_io, k0, k1, first);
+            tile<BT, J, 4>(ap, b, ldb, acc_io, k0, k1, first);
             break;
         case 3:
-            tile<J, 3>(ap, b, ldb, acc_io, k0, k1, first);
+            tile<BT, J, 3>(ap, b, ldb, acc_io, k0, k1, first);
             break;
         case 2:
-            tile<J, 2>(ap, b, ldb, acc_io, k0, k1, first);
+            tile<BT, J, 2>(ap, b, ldb, acc_io, k0, k1, first);
             break;
         default:
-            tile<J, 1>(ap, b, ldb, acc_io, k0, k1, first);
+            tile<BT, J, 1>(ap, b, ldb, acc_io, k0, k1, first);
             break;
     }
 }
 
-void tile_any(int j, int nv, const float* ap, const float* b, int64_t ldb, float* acc_io, int64_t k0,
+template <DType BT>
+void tile_any(int j, int nv, const float* ap, const void* b, int64_t ldb, float* acc_io, int64_t k0,
               int64_t k1, bool first) {
     switch (j) {
         case 6:
-            tile_nv<6>(nv, ap, b, ldb, acc_io, k0, k1, first);
+            tile_nv<BT, 6>(nv, ap, b, ldb, acc_io, k0, k1, first);
             break;
         case 5:
-            tile_nv<5>(nv, ap, b, ldb, acc_io, k0, k1, first);
+            tile_nv<BT, 5>(nv, ap, b, ldb, acc_io, k0, k1, first);
             break;
         case 4:
-            tile_nv<4>(nv, ap, b, ldb, acc_io, k0, k1, first);
+            tile_nv<BT, 4>(nv, ap, b, ldb, acc_io, k0, k1, first);
             break;
         case 3:
-            tile_nv<3>(nv, ap, b, ldb, acc_io, k0, k1, first);
+            tile_nv<BT, 3>(nv, ap, b, ldb, acc_io, k0, k1, first);
             break;
         case 2:
-            tile_nv<2>(nv, ap, b, ldb, acc_io, k0, k1, first);
+            tile_nv<BT, 2>(nv, ap, b, ldb, acc_io, k0, k1, first);
             break;
         default:
-            tile_nv<1>(nv, ap, b, ldb, acc_io, k0, k1, first);
+            tile_nv<BT, 1>(nv, ap, b, ldb, acc_io, k0, k1, first);
             break;
     }
 }
@@ -139,7 +151,9 @@ void gemm_f32_packed_avx512(ThreadPool& pool, const GemmProblem& p) {
         for (int64_t i = i0; i < i1; i++)
             pack_panel(p, i / KB, (i % KB) * 256, std::min(p.K, (i % KB + 1) * 256), Ap);
     });
-    const float* B = static_cast<const float*>(p.b);
+    const int64_t esize = p.btype == DType::f32 ? 4 : 2;
+    const char* B = static_cast<const char*>(p.b);
+    const bool bf16 = p.btype == DType::bf16;
     const int64_t NB = (p.N + kJ - 1) / kJ;
     const int64_t chunks_wanted = int64_t(pool.size()) * 4;
     const int64_t grain =
@@ -157,8 +171,11 @@ void gemm_f32_packed_avx512(ThreadPool& pool, const GemmProblem& p) {
                 for (int64_t bi = b0; bi < b1; bi++) {
                     const int64_t n = bi * kJ;
                     const int j = int(std::min<int64_t>(kJ, p.N - n));
-                    tile_any(j, nv, ap, B + n * p.ldb, p.ldb, acc + ((bi - b0) * MP + mp) * kJ * 64, k0, k1,
-                             k0 == 0);
+                    float* t = acc + ((bi - b0) * MP + mp) * kJ * 64;
+                    if (bf16)
+                        tile_any<DType::bf16>(j, nv, ap, B + n * p.ldb * esize, p.ldb, t, k0, k1, k0 == 0);
+                    else
+                        tile_any<DType::f32>(j, nv, ap, B + n * p.ldb * esize, p.ldb, t, k0, k1, k0 == 0);
                 }
             }
         }
