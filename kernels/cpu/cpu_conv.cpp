@@ -52,21 +52,20 @@ void CpuBackend::conv2d(const Tensor& y, const Tensor& x, const Tensor& w, const
     const int64_t K = Ci * kh * kw, P = Ho * Wo;
     const bool same3x3 = kh == 3 && kw == 3 && cp.stride == 1 && cp.pad_top == 1 && cp.pad_left == 1 &&
                          cp.pad_bottom == 1 && cp.pad_right == 1;
+    // Winograd: its lane offsets within a plane are int32; it reads f32 weights in place.
+    const bool winograd = same3x3 && use_conv3x3_winograd(W) && H * W < (int64_t(1) << 30);
     std::vector<float> wf;
-    if (!(same3x3 && use_conv3x3_winograd(W) && w.dtype() == DType::f32)) {  // Winograd reads f32 weights in place
+    if (!(winograd && w.dtype() == DType::f32)) {
         wf.resize(size_t(Co * K));
         load_f32(w.data(), w.dtype(), 0, Co * K, wf.data());
     }
-
-    Conv3x3RowFn direct = nullptr;
-    if (same3x3) {
-        if (use_conv3x3_winograd(W)) {
-            conv3x3_winograd_avx512(pool_, x.ptr<float>(), wf.empty() ? w.ptr<float>() : wf.data(),
-                                    bf.empty() ? nullptr : bf.data(), y.ptr<float>(), N, Ci, Co, H, W);
-            return;
-        }
-        direct = conv3x3_row_kernel();
+    if (winograd) {
+        conv3x3_winograd_avx512(pool_, x.ptr<float>(), wf.empty() ? w.ptr<float>() : wf.data(),
+                                bf.empty() ? nullptr : bf.data(), y.ptr<float>(), N, Ci, Co, H, W);
+        return;
     }
+
+    Conv3x3RowFn direct = same3x3 ? conv3x3_row_kernel() : nullptr;
     if (direct) {
         conv3x3_direct(direct, y, x, wf, bf, Co, Ci, H, W);
         return;

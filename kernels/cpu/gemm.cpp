@@ -38,8 +38,8 @@ bool packed_enabled() {
 
 void gemm(ThreadPool& pool, const GemmProblem& p, GemmKernel kernel) {
     if (p.M <= 0 || p.N <= 0) return;
-    if (p.M >= 32 && (p.btype == DType::f32 || p.btype == DType::bf16) && p.a && kernel == gemm_kernel_avx512(p.btype) &&
-        packed_enabled()) {
+    if (p.M >= 32 && (p.btype == DType::f32 || p.btype == DType::bf16) && p.a && p.lda < (int64_t(1) << 26) &&
+        kernel == gemm_kernel_avx512(p.btype) && packed_enabled()) {  // (lda: int32 gather offsets)
         gemm_f32_packed_avx512(pool, p);
         return;
     }
