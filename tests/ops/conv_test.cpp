@@ -1,7 +1,7 @@
 // Op table cases: conv2d y[N, Co, Ho, Wo] = conv(x[N, Ci, H, W], w[Co, Ci, kh, kw]) + bias for the
 // shapes the models use — 1×1, 3×3 pad 1, 16×16 stride 16 (SigLIP patch embedding) and the VQ
 // encoder's downsample (3×3 stride 2, zero pad only bottom/right), and widths that take the AVX-512
-// Winograd F(4×4, 3×3) path (W >= 29) — with f32/bf16 weights, and
+// Winograd F(4×4, 3×3) path (W >= 16) — with f32/bf16 weights, and
 // upsample_nearest2x. Reference: float64 direct convolution. Tolerance 1e-5·Σ|x·w| + 1e-6.
 #include "op_test.h"
 
