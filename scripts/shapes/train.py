@@ -1,33 +1,41 @@
-"""Trains janus-shapes on the CPU (Debian python3-torch), reproducibly (fixed seeds, one process).
+"""Trains janus-shapes on the CPU (Debian python3-torch), reproducibly (fixed seeds, one thread per process).
 
-Stage 1 (vq): the VQ-16-layout image tokenizer (gen_vision_model) on freshly drawn shape images
+Stage vq: the VQ-16-layout image tokenizer (gen_vision_model) on freshly drawn shape images
   x [B,3,S,S] in [-1,1] -> encoder -> quant_conv -> [B,8,S/16,S/16] -> nearest L2-normalised codebook
-  row (K = 1024) -> post_quant_conv -> decoder -> [B,3,S,S]. The first --vq-ae-steps train it as a plain
-  autoencoder on the normalised latent (no quantiser), then the codebook is seeded from latents and the
-  quantiser is switched on. Loss: rec_loss() + codebook loss + 0.25 commitment (LlamaGen recipe, on
-  L2-normalised latents); unused codes are re-seeded from encoder outputs every 100 steps.
-Stage vqdec: encoder, quant_conv and codebook frozen (codes unchanged), the decoder alone trains on.
+  row (K = 1024) -> post_quant_conv -> decoder -> [B,3,S,S]. Cycle 1 (--vq-steps, cosine): the first
+  --vq-ae-steps train it as a plain autoencoder on the normalised latent (no quantiser), then the codebook
+  is seeded from latents and the quantiser is switched on. Loss: rec_loss() + codebook loss + 0.25
+  commitment (LlamaGen recipe, on L2-normalised latents); unused codes are re-seeded from encoder outputs
+  every 100 steps. -> vq1.pt. Cycle 2 (--vq2-steps, warm restart, fresh Adam and images) -> vq.pt.
+  (--stage vq2 runs cycle 2 alone from vq1.pt.)
+Stage vqdec: encoder, quant_conv and codebook of vq.pt frozen (codes unchanged), the decoder alone trains
+  on (--vqdec-steps) -> vqdec.pt; optionally a second decoder-only cycle at half the peak learning rate
+  (--vqdec2-steps, --stage vqdec2 alone) -> vqdec2.pt.
 Stage und: understanding only (needs no VQ): the language model, SigLIP-style encoder and aligner learn
   image -> caption with the understanding template and the default system prompt (facts §3.4), the image
   spliced in as BOI + N aligner(SigLIP) embeddings + EOI (facts §4.2); cross-entropy of lm_head on
-  " {caption}<｜end▁of▁sentence｜>".
-Stage joint: from und's weights and the VQ of stage vq. A pool of drawn images is encoded once to codes
+  " {caption}<｜end▁of▁sentence｜>", plus training-only auxiliary heads on the SigLIP features (attributes
+  and per-patch foreground coverage; not exported). Cycle 1 (--und-steps) -> und1.pt, cycle 2 (warm
+  restart at half the peak lr, fresh pool, --und2-steps) -> und.pt. (--stage und2 runs cycle 2 alone.)
+Stage joint: from und.pt and the VQ of vq.pt. A pool of drawn images is encoded once to codes
   [n, N] (N = (S/16)^2). Then everything but the VQ trains jointly on
   (a) text -> image: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" (facts §5.1) then the codes
       fed back as gen_aligner(gen_embed(code)); cross-entropy of gen_head on the N codes. 12% of the
       prompts are replaced by the unconditional row (BOS, pads, BOI; facts §5.2) so CFG works;
-  (b) image -> caption as in stage und.
+  (b) image -> caption as in stage und (--joint-und-batch rows per step). -> model.pt
 Stage more: joint continued on a fresh pool (--more-pool images, another seed) for --more-steps at half
-  the peak learning rate.
-Stage export: joint's (or more's) model with vqdec's decoder -> config.json (multi_modality layout, explicit small
-  dims), pytorch_model.bin (torch.save of the official-name state dict, f32), preprocessor_config.json,
-  processor_config.json, next to the tokenizer files (built first by build_tokenizer.py).
---stage all runs vq, vqdec, und, joint, more, export in order. vqdec and und do not depend on each other and
-joint does not depend on vqdec, so they may run as separate processes (same results):
-  train.py --stage vq; then in parallel train.py --stage und / --stage vqdec / (after und) --stage joint;
-  finally train.py --stage export.
+  the peak learning rate -> model_more.pt (off when --more-steps 0).
+Stage export: joint's (or more's) model with the decoder of vqdec (or vqdec2) -> config.json
+  (multi_modality layout, explicit small dims), pytorch_model.bin (torch.save of the official-name state
+  dict, f32), preprocessor_config.json, processor_config.json, next to the tokenizer files (built first by
+  build_tokenizer.py).
+--stage all runs vq, vqdec, und, joint, more, export in order. Each stage is a function of the files of
+the stages before it only (fresh optimiser, own seeds), so they may run as separate processes with the
+same results: vq (or vq then vq2) || und (or und then und2); then joint (needs vq.pt and und.pt) ||
+vqdec (needs vq.pt); then more; then export.
 
-Usage: /usr/bin/python3 scripts/shapes/train.py [--stage all|vq|vqdec|und|joint|more|export] [--threads 1] [--quick]
+Usage: /usr/bin/python3 scripts/shapes/train.py [--stage all|vq|vq2|vqdec|vqdec2|und|und2|joint|more|export]
+       [--threads 1] [--quick]
 The intermediate checkpoints go to --work (default build-shapes/train, ignored by git).
 """
 import argparse
@@ -208,16 +216,16 @@ def train_vq_continue(model, args):
     return time.time() - t0
 
 
-def train_vq_decoder(model, args):
+def train_vq_decoder(model, args, steps, peak_lr, seed_offset=6, name="vqdec"):
     """Stage "vqdec": encoder, quant_conv and codebook frozen (so every image keeps its codes), only
     post_quant_conv + decoder keep training on the reconstruction loss. Independent of the LM stages."""
     vq = model.gen_vision_model
-    rng = np.random.default_rng(args.seed + 6)
+    rng = np.random.default_rng(args.seed + seed_offset)
     params = list(vq.post_quant_conv.parameters()) + list(vq.decoder.parameters())
-    opt = torch.optim.Adam(params, lr=args.vq_lr, betas=(0.5, 0.9))
+    opt = torch.optim.Adam(params, lr=peak_lr, betas=(0.5, 0.9))
     t0 = time.time()
-    for step in range(args.vqdec_steps):
-        lr = args.vq_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.vqdec_steps)))
+    for step in range(steps):
+        lr = peak_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
         _, u8 = draw_batch(rng, args.vqdec_batch, args.image_size)
@@ -229,9 +237,9 @@ def train_vq_decoder(model, args):
         loss.backward()
         opt.step()
         if (step + 1) % 250 == 0:
-            torch.save(vq.state_dict(), os.path.join(args.work, "vqdec_partial.pt"))
-        if step % 50 == 0 or step == args.vqdec_steps - 1:
-            log(f"vqdec step {step}/{args.vqdec_steps} rec {loss.item():.4f} lr {lr:.2e} {time.time() - t0:.0f}s")
+            torch.save(vq.state_dict(), os.path.join(args.work, f"{name}_partial.pt"))
+        if step % 50 == 0 or step == steps - 1:
+            log(f"{name} step {step}/{steps} rec {loss.item():.4f} lr {lr:.2e} {time.time() - t0:.0f}s")
     return time.time() - t0
 
 
@@ -441,7 +449,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
-    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vqdec", "und", "und2", "joint", "more", "export"], default="all")
+    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vqdec", "vqdec2", "und", "und2", "joint", "more", "export"], default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--image-size", type=int, default=64)
@@ -453,11 +461,12 @@ def main():
     ap.add_argument("--pool", type=int, default=20000)
     ap.add_argument("--vqdec-steps", type=int, default=2500)
     ap.add_argument("--vqdec-batch", type=int, default=8)
+    ap.add_argument("--vqdec2-steps", type=int, default=1200, help="second decoder-only cycle (0 = off)")
     ap.add_argument("--und-steps", type=int, default=1400)
     ap.add_argument("--und2-steps", type=int, default=500, help="second understanding cycle (warm restart) steps")
     ap.add_argument("--lm-steps", type=int, default=2000, help="joint stage steps")
     ap.add_argument("--joint-pool", type=int, default=6000, help="images encoded to codes for the joint stage")
-    ap.add_argument("--more-steps", type=int, default=0, help="continuation of the joint stage (stage more; 0 = off)")
+    ap.add_argument("--more-steps", type=int, default=1100, help="continuation of the joint stage (stage more; 0 = off)")
     ap.add_argument("--more-pool", type=int, default=4000, help="fresh images encoded for stage more")
     ap.add_argument("--gen-batch", type=int, default=32)
     ap.add_argument("--und-batch", type=int, default=16)
@@ -469,7 +478,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.vq_steps, args.vqdec_steps, args.und_steps, args.lm_steps, args.pool, args.joint_pool = 3, 3, 3, 3, 300, 300
-        args.vq2_steps = args.und2_steps = 3
+        args.vq2_steps = args.und2_steps = args.vqdec2_steps = 3
         args.more_steps, args.more_pool = 3, 300
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
@@ -491,8 +500,14 @@ def main():
         torch.save(model.gen_vision_model.state_dict(), vq_path)
     if args.stage in ("all", "vqdec"):
         model.gen_vision_model.load_state_dict(torch.load(vq_path))
-        times["vqdec_s"] = round(train_vq_decoder(model, args))
+        times["vqdec_s"] = round(train_vq_decoder(model, args, args.vqdec_steps, args.vq_lr))
         torch.save(model.gen_vision_model.state_dict(), vqdec_path)
+    vqdec2_path = os.path.join(args.work, "vqdec2.pt")
+    if args.stage in ("all", "vqdec", "vqdec2") and args.vqdec2_steps > 0:
+        # Second decoder-only cycle (warm restart at half the peak learning rate, fresh images).
+        model.gen_vision_model.load_state_dict(torch.load(vqdec_path))
+        times["vqdec2_s"] = round(train_vq_decoder(model, args, args.vqdec2_steps, args.vq_lr * 0.5, 14, "vqdec2"))
+        torch.save(model.gen_vision_model.state_dict(), vqdec2_path)
     if args.stage in ("all", "und"):
         rng = np.random.default_rng(args.seed + 4)
         und_pool = draw_batch(rng, args.pool, args.image_size) + (None,)
@@ -536,11 +551,12 @@ def main():
     # codebook, hence the same codes).
     model.load_state_dict(torch.load(os.path.join(args.work, "model_more.pt" if args.more_steps > 0 else "model.pt")))
     if args.vqdec_steps > 0:
-        model.gen_vision_model.load_state_dict(torch.load(vqdec_path))
+        model.gen_vision_model.load_state_dict(torch.load(vqdec2_path if args.vqdec2_steps > 0 else vqdec_path))
     times["total_s"] = round(time.time() - t_all)
     meta = {"recipe": "scripts/shapes/train.py", "seed": args.seed, "threads": args.threads,
-            "vq_steps": args.vq_steps, "vqdec_steps": args.vqdec_steps, "und_steps": args.und_steps,
-            "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool,
+            "vq_steps": args.vq_steps, "vq2_steps": args.vq2_steps, "vq_batch": args.vq_batch,
+            "vqdec_steps": args.vqdec_steps, "vqdec2_steps": args.vqdec2_steps, "und_steps": args.und_steps,
+            "und2_steps": args.und2_steps, "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool,
             "more_steps": args.more_steps, "more_pool": args.more_pool}
     export(model, args.model_dir, meta)
     log(f"done: {times}")
