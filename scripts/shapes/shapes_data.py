@@ -22,9 +22,8 @@ from PIL import Image, ImageDraw
 
 SHAPES = ["circle", "square", "triangle", "star", "cross"]
 # Named colours with their RGB centre; drawn colours jitter around these. They sit near corners of the
-# RGB cube on purpose: the VQ decoder ends in GroupNorm(32 groups) over 32 channels (one channel per
-# group), which removes each channel's per-image offset and scale, so flat colour regions are decoded by
-# driving each RGB channel towards 0 or 255 (the uint8 conversion clamps) rather than by exact levels.
+# RGB cube on purpose, so that a decoder can reach them by driving each RGB channel towards 0 or 255 (the
+# uint8 conversion clamps) rather than by exact levels, and so that they are far apart (>= 180 in RGB).
 COLORS = {
     "red": (235, 20, 20),
     "green": (20, 200, 20),
