@@ -22,31 +22,7 @@ namespace janus::cpu {
 
 namespace {
 
-template <DType T>
-inline __m256 load8(const void* base, int64_t off, int64_t remaining, __m256i mask) {
-    if constexpr (T == DType::f32) {
-        return _mm256_maskload_ps(static_cast<const float*>(base) + off, mask);
-    } else {
-        const uint16_t* src = static_cast<const uint16_t*>(base) + off;
-        __m128i h;
-        if (remaining >= 8) {
-            h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
-        } else {
-            alignas(16) uint16_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-            for (int64_t i = 0; i < remaining; i++) tmp[i] = src[i];
-            h = _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
-        }
-        if constexpr (T == DType::bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-        else return _mm256_cvtph_ps(h);
-    }
-}
-
-inline float reduce8(__m256 v) {
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    __m128 s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
-    return _mm_cvtss_f32(s1);
-}
+#include "kernels/cpu/attention_simd_avx2.h"
 
 inline void prefetch_bytes(const void* p, int64_t bytes) {
     const char* c = static_cast<const char*>(p);

@@ -22,6 +22,8 @@
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c"))), apply_to = function)
 #endif
 
+#include "kernels/cpu/simd_math_avx512.h"
+
 namespace janus::cpu {
 
 namespace {
@@ -53,17 +55,6 @@ inline __m512 load_b_mask(const void* base, int64_t off, __mmask16 m) {
         __m256i h = _mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(base) + off);
         return _mm512_cvtph_ps(h);
     }
-}
-
-inline float reduce16(__m512 v) {
-    // Fixed tree: 512 -> 256 -> 128 -> 64 -> 32.
-    __m256 lo = _mm512_castps512_ps256(v);
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-    __m256 s8 = _mm256_add_ps(lo, hi);
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    __m128 s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
-    return _mm_cvtss_f32(s1);
 }
 
 inline void store_tile_value(const GemmProblem& p, int64_t m, int64_t n, float sum) {

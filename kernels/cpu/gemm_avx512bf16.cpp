@@ -4,8 +4,8 @@
 // with masked loads. Each zmm accumulator holds 16 lanes, lane l summing the pairs k = 32s + 2l,
 // 2l + 1; the final reduction tree is fixed, so every element gets the same arithmetic in any tile
 // (thread-count independent). Tiles: MR A rows × NR weight rows; blocks of 60 A rows stay in L2.
-// Compiled with a target pragma, reached only through gemm.cpp's cpuid dispatch; uses no inline
-// functions from library headers.
+// Compiled with a target pragma, reached only through gemm.cpp's cpuid dispatch; the only header
+// helpers it uses (simd_math_avx512.h: reduce16) have internal linkage.
 #include <immintrin.h>
 
 #include "kernels/cpu/gemm.h"
@@ -19,22 +19,14 @@
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma"))), apply_to = function)
 #endif
 
+#include "kernels/cpu/simd_math_avx512.h"
+
 namespace janus::cpu {
 
 namespace {
 
 constexpr int kMaxMR = 6, kMaxNR = 4;
 constexpr int64_t kMBlock = 60;
-
-inline float reduce16(__m512 v) {
-    __m256 lo = _mm512_castps512_ps256(v);
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-    __m256 s8 = _mm256_add_ps(lo, hi);
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    __m128 s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
-    return _mm_cvtss_f32(s1);
-}
 
 template <int MR, int NR>
 void tile_dot(const GemmProblem& p, int64_t m0, int64_t n0) {

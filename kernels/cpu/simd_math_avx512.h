@@ -1,6 +1,8 @@
-// Vector transcendental functions for the AVX-512 kernels (16 lanes of f32). Include only from
-// translation units compiled with an AVX-512 target pragma; everything here has internal linkage, so
-// no AVX-512 code can leak into baseline code through the linker.
+// Vector math for the AVX-512 kernels (16 lanes of f32): a fixed-tree horizontal sum and
+// transcendentals. Include only from translation units compiled with an AVX-512 target pragma;
+// everything here has internal linkage, so no AVX-512 code can leak into baseline code through the
+// linker.
+// - reduce16: sum of 16 lanes, one fixed tree.
 // - exp16: Cody-Waite reduction x = n·ln2 + r, |r| <= ln2/2, degree-7 Taylor polynomial, scaled by
 //   2^n with vscalefps (overflow -> inf, underflow -> 0 or subnormal). Max error ~1-2 ulp.
 // - gelu16: 0.5·x·(1 + erf(x/√2)) through erfc(|z|) = t·exp(−z² + P(t)), t = 1/(1 + |z|/2)
@@ -10,6 +12,18 @@
 
 namespace janus::cpu {
 namespace {
+
+// Horizontal sum of 16 lanes with one fixed tree (512 -> 256 -> 128 -> 64 -> 32 bits), so every caller
+// gets the same rounding for the same lanes whatever the tile or thread.
+static inline float reduce16(__m512 v) {
+    __m256 lo = _mm512_castps512_ps256(v);
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    __m256 s8 = _mm256_add_ps(lo, hi);
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    __m128 s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
+    return _mm_cvtss_f32(s1);
+}
 
 static inline __m512 exp16(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
