@@ -173,18 +173,18 @@ def train_vq(model, args):
     return time.time() - t0
 
 
-def train_vq_continue(model, args):
-    """Second VQ cycle (warm restart): the whole quantised VQ (encoder, codebook, decoder) from the first
-    cycle's weights, a fresh Adam, 50 warm-up steps then cosine over --vq2-steps, fresh images (own seed);
-    unused codes re-seeded every 100 steps during the first 80 %."""
+def train_vq_continue(model, args, steps, peak_lr, seed_offset, name):
+    """A further VQ cycle (warm restart): the whole quantised VQ (encoder, codebook, decoder) from the
+    previous cycle's weights, a fresh Adam, 50 warm-up steps then cosine over `steps` from `peak_lr`, fresh
+    images (own seed); unused codes re-seeded every 100 steps during the first 80 %."""
     vq = model.gen_vision_model
-    rng = np.random.default_rng(args.seed + 11)
-    opt = torch.optim.Adam(vq.parameters(), lr=args.vq_lr, betas=(0.5, 0.9))
+    rng = np.random.default_rng(args.seed + seed_offset)
+    opt = torch.optim.Adam(vq.parameters(), lr=peak_lr, betas=(0.5, 0.9))
     K = vq.cfg.codebook_size
     usage = torch.zeros(K)
     t0 = time.time()
-    for step in range(args.vq2_steps):
-        lr = args.vq_lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.vq2_steps)))
+    for step in range(steps):
+        lr = peak_lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
         _, u8 = draw_batch(rng, args.vq_batch, args.image_size)
@@ -200,7 +200,7 @@ def train_vq_continue(model, args):
         (l_rec + l_vq).backward()
         opt.step()
         usage += torch.bincount(codes.reshape(-1), minlength=K).float()
-        if (step + 1) % 100 == 0 and step + 1 < args.vq2_steps * 0.8:
+        if (step + 1) % 100 == 0 and step + 1 < steps * 0.8:
             dead = (usage == 0).nonzero().reshape(-1)
             if len(dead):
                 with torch.no_grad():
@@ -209,9 +209,9 @@ def train_vq_continue(model, args):
                     vq.quantize.embedding.weight[dead] = src[pick] + 0.01 * torch.randn(len(dead), src.shape[1])
             usage.zero_()
         if (step + 1) % 250 == 0:
-            torch.save(vq.state_dict(), os.path.join(args.work, "vq2_partial.pt"))
-        if step % 50 == 0 or step == args.vq2_steps - 1:
-            log(f"vq2 step {step}/{args.vq2_steps} rec {l_rec.item():.4f} vq {l_vq.item():.4f} "
+            torch.save(vq.state_dict(), os.path.join(args.work, f"{name}_partial.pt"))
+        if step % 50 == 0 or step == steps - 1:
+            log(f"{name} step {step}/{steps} rec {l_rec.item():.4f} vq {l_vq.item():.4f} "
                 f"codes/batch {len(torch.unique(codes))} lr {lr:.2e} {time.time() - t0:.0f}s")
     return time.time() - t0
 
@@ -449,7 +449,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
-    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vqdec", "vqdec2", "und", "und2", "joint", "more", "export"], default="all")
+    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vq3", "vqdec", "vqdec2", "und", "und2", "joint", "more", "export"], default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--image-size", type=int, default=64)
@@ -457,6 +457,8 @@ def main():
     ap.add_argument("--vq-batch", type=int, default=12)
     ap.add_argument("--vq-lr", type=float, default=1e-3)
     ap.add_argument("--vq2-steps", type=int, default=700, help="second VQ cycle (warm restart) steps")
+    ap.add_argument("--vq3-steps", type=int, default=0, help="third VQ cycle (warm restart) steps (0 = off)")
+    ap.add_argument("--vq3-lr-scale", type=float, default=0.4, help="peak lr of cycle 3 / --vq-lr")
     ap.add_argument("--vq-ae-steps", type=int, default=150, help="autoencoder warm-up steps before quantising")
     ap.add_argument("--pool", type=int, default=20000)
     ap.add_argument("--vqdec-steps", type=int, default=2500)
@@ -479,6 +481,7 @@ def main():
     if args.quick:
         args.vq_steps, args.vqdec_steps, args.und_steps, args.lm_steps, args.pool, args.joint_pool = 3, 3, 3, 3, 300, 300
         args.vq2_steps = args.und2_steps = args.vqdec2_steps = 3
+        args.vq3_steps = min(args.vq3_steps, 3)
         args.more_steps, args.more_pool = 3, 300
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
@@ -494,10 +497,14 @@ def main():
     if args.stage in ("all", "vq"):
         times["vq_s"] = round(train_vq(model, args))
         torch.save(model.gen_vision_model.state_dict(), os.path.join(args.work, "vq1.pt"))
-    if args.stage in ("all", "vq", "vq2"):
-        model.gen_vision_model.load_state_dict(torch.load(os.path.join(args.work, "vq1.pt")))
-        times["vq2_s"] = round(train_vq_continue(model, args))
-        torch.save(model.gen_vision_model.state_dict(), vq_path)
+    # Warm-restart cycles 2 and 3: vq1.pt -> vq2.pt -> vq3.pt; the last one run is copied to vq.pt.
+    for name, steps, lr_scale, seed_offset, src in (("vq2", args.vq2_steps, 1.0, 11, "vq1"),
+                                                    ("vq3", args.vq3_steps, args.vq3_lr_scale, 21, "vq2")):
+        if args.stage in ("all", "vq", name) and steps > 0:
+            model.gen_vision_model.load_state_dict(torch.load(os.path.join(args.work, f"{src}.pt")))
+            times[f"{name}_s"] = round(train_vq_continue(model, args, steps, args.vq_lr * lr_scale, seed_offset, name))
+            torch.save(model.gen_vision_model.state_dict(), os.path.join(args.work, f"{name}.pt"))
+            torch.save(model.gen_vision_model.state_dict(), vq_path)
     if args.stage in ("all", "vqdec"):
         model.gen_vision_model.load_state_dict(torch.load(vq_path))
         times["vqdec_s"] = round(train_vq_decoder(model, args, args.vqdec_steps, args.vq_lr))
@@ -554,7 +561,7 @@ def main():
         model.gen_vision_model.load_state_dict(torch.load(vqdec2_path if args.vqdec2_steps > 0 else vqdec_path))
     times["total_s"] = round(time.time() - t_all)
     meta = {"recipe": "scripts/shapes/train.py", "seed": args.seed, "threads": args.threads,
-            "vq_steps": args.vq_steps, "vq2_steps": args.vq2_steps, "vq_batch": args.vq_batch,
+            "vq_steps": args.vq_steps, "vq2_steps": args.vq2_steps, "vq3_steps": args.vq3_steps, "vq_batch": args.vq_batch,
             "vqdec_steps": args.vqdec_steps, "vqdec2_steps": args.vqdec2_steps, "und_steps": args.und_steps,
             "und2_steps": args.und2_steps, "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool,
             "more_steps": args.more_steps, "more_pool": args.more_pool}
