@@ -244,8 +244,10 @@ def main():
     t0 = time.time()
     if a.vq_state:
         import shapes_model
-        vq = jt.VQModel(shapes_model.make_config(539, a.image_size).vq)
-        vq.load_state_dict(torch.load(a.vq_state))
+        state = torch.load(a.vq_state)
+        K = state["quantize.embedding.weight"].shape[0]  # 1024, or fewer after train.py's merge stage
+        vq = jt.VQModel(shapes_model.make_config(539, a.image_size, dims={"codebook": K}).vq)
+        vq.load_state_dict(state)
         vq.eval()
         print(f"classifier accuracy on drawn images: {check_classifier(size=a.image_size):.3f}")
         fails = []

@@ -262,6 +262,37 @@ def encode_pool(model, args):
     return specs, imgs, codes
 
 
+@torch.no_grad()
+def merge_codebook(vq, args):
+    """Stage "merge": the trained VQ keeps many near-duplicate codes (dead-code re-seeding keeps all K
+    alive, so e.g. one flat background colour is spread over ~10 codes by the colour jitter). Duplicates
+    split the LM's probability mass between equivalent codes, so greedy / guided sampling picks a wrong
+    colour whenever one code of another group wins. K-means (spherical, --merge-iters rounds, own seed)
+    over the codes chosen for --merge-images fresh pictures gives --merge-codes centres: the new, smaller
+    codebook [K', 8]. Encoder and decoder are unchanged (the decoder is then adapted by stage mdec)."""
+    rng = np.random.default_rng(args.seed + 31)
+    cb = vq.quantize.normalized_codebook()
+    chosen = []
+    for i in range(0, args.merge_images, 250):
+        _, u8 = draw_batch(rng, min(250, args.merge_images - i), args.image_size)
+        zn = F.normalize(vq.encode_continuous(to_pixels(u8)).permute(0, 2, 3, 1).reshape(-1, cb.shape[1]), dim=-1)
+        chosen.append(cb[torch.cdist(zn, cb).argmin(1)])
+    lat = torch.cat(chosen)                                            # [n, 8], rows of the old codebook
+    K2 = args.merge_codes
+    g = torch.Generator().manual_seed(args.seed + 32)
+    C = lat[torch.randperm(len(lat), generator=g)[:K2]].clone()
+    for _ in range(args.merge_iters):
+        a = torch.cdist(lat, C).argmin(1)
+        sums = torch.zeros_like(C).index_add_(0, a, lat)
+        n = torch.bincount(a, minlength=K2).float()
+        C = torch.where(n[:, None] > 0, F.normalize(sums / n.clamp(min=1)[:, None], dim=-1), C)
+    log(f"merge: {len(lat)} code vectors of {len(torch.unique(lat, dim=0))} distinct codes -> {K2} centres "
+        f"({int((n > 0).sum())} non-empty)")
+    state = {k: v for k, v in vq.state_dict().items()}
+    state["quantize.embedding.weight"] = C.clone()
+    return state
+
+
 # ---------------------------------------------------------------------------------------------------
 # Stage 2: LM (text -> image codes, image -> caption)
 # ---------------------------------------------------------------------------------------------------
@@ -436,9 +467,9 @@ def export(model, model_dir, meta):
     log(f"exported to {model_dir}: {os.path.getsize(os.path.join(model_dir, 'pytorch_model.bin')) / 1e6:.2f} MB")
 
 
-def build_model(tok, image_size, seed):
+def build_model(tok, image_size, seed, codebook=None):
     cfg = shapes_model.make_config(len(tok), image_size, bos=tok.token_id(bpe.BOS), eos=tok.token_id(bpe.EOS),
-                                   pad=tok.token_id(bpe.PAD))
+                                   pad=tok.token_id(bpe.PAD), dims={"codebook": codebook} if codebook else None)
     torch.manual_seed(seed)
     model = jt.MultiModalityCausalLM(cfg)
     init_weights(model, seed)
@@ -449,21 +480,26 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
-    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vq3", "vqdec", "vqdec2", "und", "und2", "joint", "more", "export"], default="all")
+    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vq3", "vqdec", "vqdec2", "merge", "mdec", "und", "und2", "joint", "more", "export"], default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261129)
-    ap.add_argument("--image-size", type=int, default=64)
+    ap.add_argument("--image-size", type=int, default=128)
     ap.add_argument("--vq-steps", type=int, default=450)
     ap.add_argument("--vq-batch", type=int, default=12)
     ap.add_argument("--vq-lr", type=float, default=1e-3)
     ap.add_argument("--vq2-steps", type=int, default=700, help="second VQ cycle (warm restart) steps")
-    ap.add_argument("--vq3-steps", type=int, default=0, help="third VQ cycle (warm restart) steps (0 = off)")
+    ap.add_argument("--vq3-steps", type=int, default=1400, help="third VQ cycle (warm restart) steps (0 = off)")
     ap.add_argument("--vq3-lr-scale", type=float, default=0.4, help="peak lr of cycle 3 / --vq-lr")
     ap.add_argument("--vq-ae-steps", type=int, default=150, help="autoencoder warm-up steps before quantising")
+    ap.add_argument("--merge-codes", type=int, default=128, help="merge the VQ codebook to this many codes (0 = off)")
+    ap.add_argument("--merge-images", type=int, default=2000, help="pictures whose codes the merge clusters")
+    ap.add_argument("--merge-iters", type=int, default=25)
+    ap.add_argument("--mdec-steps", type=int, default=600, help="decoder adaptation to the merged codebook")
+    ap.add_argument("--mdec-lr-scale", type=float, default=0.2, help="peak lr of stage mdec / --vq-lr")
     ap.add_argument("--pool", type=int, default=20000)
-    ap.add_argument("--vqdec-steps", type=int, default=2500)
+    ap.add_argument("--vqdec-steps", type=int, default=700)
     ap.add_argument("--vqdec-batch", type=int, default=8)
-    ap.add_argument("--vqdec2-steps", type=int, default=1200, help="second decoder-only cycle (0 = off)")
+    ap.add_argument("--vqdec2-steps", type=int, default=600, help="second decoder-only cycle (0 = off)")
     ap.add_argument("--und-steps", type=int, default=1400)
     ap.add_argument("--und2-steps", type=int, default=500, help="second understanding cycle (warm restart) steps")
     ap.add_argument("--lm-steps", type=int, default=2000, help="joint stage steps")
@@ -482,6 +518,7 @@ def main():
         args.vq_steps, args.vqdec_steps, args.und_steps, args.lm_steps, args.pool, args.joint_pool = 3, 3, 3, 3, 300, 300
         args.vq2_steps = args.und2_steps = args.vqdec2_steps = 3
         args.vq3_steps = min(args.vq3_steps, 3)
+        args.mdec_steps, args.merge_images = 3, 250
         args.more_steps, args.more_pool = 3, 300
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
@@ -531,9 +568,27 @@ def main():
         times["und2_s"] = round(train_lm(model, tok, und_pool, args, args.und2_steps, False, 13))
         args.lm_lr = lr
         torch.save({k: v for k, v in model.state_dict().items() if not k.startswith("gen_vision_model.")}, und_path)
+    vqm_path = os.path.join(args.work, "vqm.pt")
+    decoded_vq = vqdec2_path if args.vqdec2_steps > 0 else vqdec_path if args.vqdec_steps > 0 else vq_path
+    if args.stage in ("all", "merge") and args.merge_codes > 0:
+        model.gen_vision_model.load_state_dict(torch.load(decoded_vq))
+        t = time.time()
+        torch.save(merge_codebook(model.gen_vision_model, args), vqm_path)
+        times["merge_s"] = round(time.time() - t)
+    if args.merge_codes > 0 and args.stage in ("all", "mdec", "joint", "more", "export"):
+        # From here on the model has the merged codebook: gen_head / gen_embed have K' rows (new init).
+        model = build_model(tok, args.image_size, args.seed, args.merge_codes)
+    mdec_path = os.path.join(args.work, "mdec.pt")
+    if args.stage in ("all", "mdec") and args.merge_codes > 0 and args.mdec_steps > 0:
+        # Decoder-only adaptation to the merged codebook (encoder and codes fixed), low peak lr.
+        model.gen_vision_model.load_state_dict(torch.load(vqm_path))
+        times["mdec_s"] = round(train_vq_decoder(model, args, args.mdec_steps, args.vq_lr * args.mdec_lr_scale, 16, "mdec"))
+        torch.save(model.gen_vision_model.state_dict(), mdec_path)
     if args.stage in ("all", "joint"):
-        model.gen_vision_model.load_state_dict(torch.load(vq_path))
-        model.load_state_dict(torch.load(und_path), strict=False)
+        model.gen_vision_model.load_state_dict(torch.load(vqm_path if args.merge_codes > 0 else vq_path))
+        und_state = torch.load(und_path)  # gen_head / gen_embed are untrained there; skip them if K' differs
+        own = model.state_dict()
+        model.load_state_dict({k: v for k, v in und_state.items() if k in own and own[k].shape == v.shape}, strict=False)
         model.gen_vision_model.eval()
         t = time.time()
         pool = encode_pool(model, args)
@@ -557,14 +612,17 @@ def main():
     # Export: the joint-trained model with the fine-tuned decoder of stage vqdec (same encoder and
     # codebook, hence the same codes).
     model.load_state_dict(torch.load(os.path.join(args.work, "model_more.pt" if args.more_steps > 0 else "model.pt")))
-    if args.vqdec_steps > 0:
-        model.gen_vision_model.load_state_dict(torch.load(vqdec2_path if args.vqdec2_steps > 0 else vqdec_path))
+    if args.merge_codes > 0:
+        model.gen_vision_model.load_state_dict(torch.load(mdec_path if args.mdec_steps > 0 else vqm_path))
+    elif args.vqdec_steps > 0:
+        model.gen_vision_model.load_state_dict(torch.load(decoded_vq))
     times["total_s"] = round(time.time() - t_all)
     meta = {"recipe": "scripts/shapes/train.py", "seed": args.seed, "threads": args.threads,
             "vq_steps": args.vq_steps, "vq2_steps": args.vq2_steps, "vq3_steps": args.vq3_steps, "vq_batch": args.vq_batch,
             "vqdec_steps": args.vqdec_steps, "vqdec2_steps": args.vqdec2_steps, "und_steps": args.und_steps,
             "und2_steps": args.und2_steps, "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool,
-            "more_steps": args.more_steps, "more_pool": args.more_pool}
+            "more_steps": args.more_steps, "more_pool": args.more_pool, "merge_codes": args.merge_codes,
+            "merge_images": args.merge_images, "mdec_steps": args.mdec_steps}
     export(model, args.model_dir, meta)
     log(f"done: {times}")
 
