@@ -8,16 +8,21 @@ Stage vq: the VQ-16-layout image tokenizer (gen_vision_model) on freshly drawn s
   commitment (LlamaGen recipe, on L2-normalised latents); unused codes are re-seeded from encoder outputs
   every 100 steps. -> vq1.pt. Cycle 2 (--vq2-steps, warm restart, fresh Adam and images) -> vq.pt.
   (--stage vq2 runs cycle 2 alone from vq1.pt.)
+Stage vq3: a third warm-restart cycle of the whole VQ (--vq3-steps at --vq3-lr-scale x the peak lr) from
+  vq2.pt -> vq3.pt, copied to vq.pt.
 Stage vqdec: encoder, quant_conv and codebook of vq.pt frozen (codes unchanged), the decoder alone trains
   on (--vqdec-steps) -> vqdec.pt; optionally a second decoder-only cycle at half the peak learning rate
   (--vqdec2-steps, --stage vqdec2 alone) -> vqdec2.pt.
+Stage merge (--merge-codes K' > 0): spherical k-means of the codes fresh pictures choose -> a K'-row
+  codebook (vqm.pt, with vqdec2's decoder); every later stage builds the model with K' codes.
+Stage mdec: the decoder alone adapts to the merged codes (--mdec-steps) -> mdec.pt (exported).
 Stage und: understanding only (needs no VQ): the language model, SigLIP-style encoder and aligner learn
   image -> caption with the understanding template and the default system prompt (facts §3.4), the image
   spliced in as BOI + N aligner(SigLIP) embeddings + EOI (facts §4.2); cross-entropy of lm_head on
   " {caption}<｜end▁of▁sentence｜>", plus training-only auxiliary heads on the SigLIP features (attributes
   and per-patch foreground coverage; not exported). Cycle 1 (--und-steps) -> und1.pt, cycle 2 (warm
   restart at half the peak lr, fresh pool, --und2-steps) -> und.pt. (--stage und2 runs cycle 2 alone.)
-Stage joint: from und.pt and the VQ of vq.pt. A pool of drawn images is encoded once to codes
+Stage joint: from und.pt and the VQ of vqm.pt (vq.pt without a merge). A pool of drawn images is encoded once to codes
   [n, N] (N = (S/16)^2). Then everything but the VQ trains jointly on
   (a) text -> image: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" (facts §5.1) then the codes
       fed back as gen_aligner(gen_embed(code)); cross-entropy of gen_head on the N codes. 12% of the
@@ -25,16 +30,17 @@ Stage joint: from und.pt and the VQ of vq.pt. A pool of drawn images is encoded 
   (b) image -> caption as in stage und (--joint-und-batch rows per step). -> model.pt
 Stage more: joint continued on a fresh pool (--more-pool images, another seed) for --more-steps at half
   the peak learning rate -> model_more.pt (off when --more-steps 0).
-Stage export: joint's (or more's) model with the decoder of vqdec (or vqdec2) -> config.json
+Stage export: joint's (or more's) model with the decoder of mdec (without a merge: vqdec or vqdec2) -> config.json
   (multi_modality layout, explicit small dims), pytorch_model.bin (torch.save of the official-name state
   dict, f32), preprocessor_config.json, processor_config.json, next to the tokenizer files (built first by
   build_tokenizer.py).
---stage all runs vq, vqdec, und, joint, more, export in order. Each stage is a function of the files of
-the stages before it only (fresh optimiser, own seeds), so they may run as separate processes with the
-same results: vq (or vq then vq2) || und (or und then und2); then joint (needs vq.pt and und.pt) ||
-vqdec (needs vq.pt); then more; then export.
+--stage all runs vq (cycles 1-3), vqdec, vqdec2, und, merge, mdec, joint, more, export in order
+(scripts/shapes/train_all.sh runs them as separate processes, as the shipped checkpoint was made). Each
+stage is a function of the files of the stages before it only (fresh optimiser, own seeds; results depend
+on the thread count), so independent ones may run side by side: und || the VQ stages; joint (needs
+vqm.pt and und.pt) || mdec; then more; then export.
 
-Usage: /usr/bin/python3 scripts/shapes/train.py [--stage all|vq|vq2|vqdec|vqdec2|und|und2|joint|more|export]
+Usage: /usr/bin/python3 scripts/shapes/train.py [--stage all|vq|vq2|vq3|vqdec|vqdec2|merge|mdec|und|und2|joint|more|export]
        [--threads 1] [--quick]
 The intermediate checkpoints go to --work (default build-shapes/train, ignored by git).
 """
