@@ -30,17 +30,20 @@ Stage joint: from und.pt and the VQ of vqm.pt (vq.pt without a merge). A pool of
   (b) image -> caption as in stage und (--joint-und-batch rows per step). -> model.pt
 Stage more: joint continued on a fresh pool (--more-pool images, another seed) for --more-steps at half
   the peak learning rate -> model_more.pt (off when --more-steps 0).
-Stage export: joint's (or more's) model with the decoder of mdec (without a merge: vqdec or vqdec2) -> config.json
+Stage und3: more's model with everything frozen but the SigLIP encoder and aligner, image -> caption on a
+  fresh pool (--und3-steps, half the peak lr) -> model_und3.pt: captions improve, text -> image is
+  untouched (it uses neither module).
+Stage export: und3's (else more's, else joint's) model with the decoder of mdec (without a merge: vqdec or vqdec2) -> config.json
   (multi_modality layout, explicit small dims), pytorch_model.bin (torch.save of the official-name state
   dict, f32), preprocessor_config.json, processor_config.json, next to the tokenizer files (built first by
   build_tokenizer.py).
---stage all runs vq (cycles 1-3), vqdec, vqdec2, und, merge, mdec, joint, more, export in order
+--stage all runs vq (cycles 1-3), vqdec, vqdec2, und, merge, mdec, joint, more, und3, export in order
 (scripts/shapes/train_all.sh runs them as separate processes, as the shipped checkpoint was made). Each
 stage is a function of the files of the stages before it only (fresh optimiser, own seeds; results depend
 on the thread count), so independent ones may run side by side: und || the VQ stages; joint (needs
 vqm.pt and und.pt) || mdec; then more; then export.
 
-Usage: /usr/bin/python3 scripts/shapes/train.py [--stage all|vq|vq2|vq3|vqdec|vqdec2|merge|mdec|und|und2|joint|more|export]
+Usage: /usr/bin/python3 scripts/shapes/train.py [--stage all|vq|vq2|vq3|vqdec|vqdec2|merge|mdec|und|und2|joint|more|und3|export]
        [--threads 1] [--quick]
 The intermediate checkpoints go to --work (default build-shapes/train, ignored by git).
 """
@@ -486,7 +489,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
-    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vq3", "vqdec", "vqdec2", "merge", "mdec", "und", "und2", "joint", "more", "export"], default="all")
+    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vq3", "vqdec", "vqdec2", "merge", "mdec", "und", "und2", "joint", "more", "und3", "export"], default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--image-size", type=int, default=128)
@@ -509,6 +512,7 @@ def main():
     ap.add_argument("--und-steps", type=int, default=1400)
     ap.add_argument("--und2-steps", type=int, default=500, help="second understanding cycle (warm restart) steps")
     ap.add_argument("--lm-steps", type=int, default=2000, help="joint stage steps")
+    ap.add_argument("--und3-steps", type=int, default=800, help="vision-side caption steps after more (0 = off)")
     ap.add_argument("--joint-pool", type=int, default=6000, help="images encoded to codes for the joint stage")
     ap.add_argument("--more-steps", type=int, default=1100, help="continuation of the joint stage (stage more; 0 = off)")
     ap.add_argument("--more-pool", type=int, default=4000, help="fresh images encoded for stage more")
@@ -524,7 +528,7 @@ def main():
         args.vq_steps, args.vqdec_steps, args.und_steps, args.lm_steps, args.pool, args.joint_pool = 3, 3, 3, 3, 300, 300
         args.vq2_steps = args.und2_steps = args.vqdec2_steps = 3
         args.vq3_steps = min(args.vq3_steps, 3)
-        args.mdec_steps, args.merge_images = 3, 250
+        args.mdec_steps, args.merge_images, args.und3_steps = 3, 250, 3
         args.more_steps, args.more_pool = 3, 300
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
@@ -581,7 +585,7 @@ def main():
         t = time.time()
         torch.save(merge_codebook(model.gen_vision_model, args), vqm_path)
         times["merge_s"] = round(time.time() - t)
-    if args.merge_codes > 0 and args.stage in ("all", "mdec", "joint", "more", "export"):
+    if args.merge_codes > 0 and args.stage in ("all", "mdec", "joint", "more", "und3", "export"):
         # From here on the model has the merged codebook: gen_head / gen_embed have K' rows (new init).
         model = build_model(tok, args.image_size, args.seed, args.merge_codes)
     mdec_path = os.path.join(args.work, "mdec.pt")
@@ -612,12 +616,27 @@ def main():
         times["more_s"] = round(train_lm(model, tok, pool, args, args.more_steps, True, 7))
         args.seed, args.lm_lr = pool_seed, args.lm_lr * 2
         torch.save(model.state_dict(), os.path.join(args.work, "model_more.pt"))
+    lm_final = os.path.join(args.work, "model_more.pt" if args.more_steps > 0 else "model.pt")
+    und3_path = os.path.join(args.work, "model_und3.pt")
+    if args.stage in ("all", "und3") and args.und3_steps > 0:
+        # Vision side only: SigLIP encoder + aligner learn more image -> caption on a fresh pool with the
+        # LM (and everything text -> image uses) frozen, so generation stays exactly as after `more`.
+        model.load_state_dict(torch.load(lm_final))
+        for n, p in model.named_parameters():
+            p.requires_grad_(n.startswith(("vision_model.", "aligner.")))
+        rng = np.random.default_rng(args.seed + 41)
+        und_pool = draw_batch(rng, args.pool, args.image_size) + (None,)
+        lr = args.lm_lr
+        args.lm_lr = lr * 0.5
+        times["und3_s"] = round(train_lm(model, tok, und_pool, args, args.und3_steps, False, 43))
+        args.lm_lr = lr
+        torch.save(model.state_dict(), und3_path)
     if args.stage not in ("all", "export"):
         log(f"stage {args.stage} done: {times}")
         return
     # Export: the joint-trained model with the fine-tuned decoder of stage vqdec (same encoder and
     # codebook, hence the same codes).
-    model.load_state_dict(torch.load(os.path.join(args.work, "model_more.pt" if args.more_steps > 0 else "model.pt")))
+    model.load_state_dict(torch.load(und3_path if args.und3_steps > 0 else lm_final))
     if args.merge_codes > 0:
         model.gen_vision_model.load_state_dict(torch.load(mdec_path if args.mdec_steps > 0 else vqm_path))
     elif args.vqdec_steps > 0:
@@ -628,7 +647,7 @@ def main():
             "vqdec_steps": args.vqdec_steps, "vqdec2_steps": args.vqdec2_steps, "und_steps": args.und_steps,
             "und2_steps": args.und2_steps, "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool,
             "more_steps": args.more_steps, "more_pool": args.more_pool, "merge_codes": args.merge_codes,
-            "merge_images": args.merge_images, "mdec_steps": args.mdec_steps}
+            "merge_images": args.merge_images, "mdec_steps": args.mdec_steps, "und3_steps": args.und3_steps}
     export(model, args.model_dir, meta)
     log(f"done: {times}")
 

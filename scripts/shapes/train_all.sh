@@ -5,7 +5,7 @@
 #   VQ (128 px -> 8 x 8 codes): cycles 1+2 (2 threads), cycle 3 (2 threads)
 #   und (1 thread) || vqdec (1 thread); then vqdec2 (1 thread)
 #   merge: codebook 1024 -> 128 codes (2 threads)
-#   joint (1 thread) then more (1 thread) || mdec (1 thread); then export, then evaluate.py
+#   joint, more, und3 (1 thread each, in turn) || mdec (1 thread); then export, then evaluate.py
 # Measured on an otherwise idle 2-core machine: about 2 h 10 min wall (MODEL_CARD.md, "recipe").
 # Usage: scripts/shapes/train_all.sh [WORK_DIR] [MODEL_DIR]   (defaults: build-shapes/train, the shipped dir)
 set -euo pipefail
@@ -24,7 +24,8 @@ run --stage vqdec --threads 1 --vqdec2-steps 0 > "$work/vqdec.log" 2>&1 &
 wait
 run --stage vqdec2 --threads 1 > "$work/vqdec2.log" 2>&1
 run --stage merge --threads 2 > "$work/merge.log" 2>&1
-( run --stage joint --threads 1 > "$work/joint.log" 2>&1 && run --stage more --threads 1 > "$work/more.log" 2>&1 ) &
+( run --stage joint --threads 1 > "$work/joint.log" 2>&1 && run --stage more --threads 1 > "$work/more.log" 2>&1 &&
+  run --stage und3 --threads 1 > "$work/und3.log" 2>&1 ) &
 run --stage mdec --threads 1 > "$work/mdec.log" 2>&1 &
 wait
 run --stage export --threads 1 > "$work/export.log" 2>&1
