@@ -1,7 +1,7 @@
 // AVX2 helpers shared by the attention kernels (attention_avx2.cpp: row kernel; attention_decode_avx2.cpp:
 // split-key decode kernel): load8<T> widens 8 f32/bf16/f16 elements to a ymm of f32 (f32 tails by
-// maskload, 16-bit tails through a zero-padded copy), reduce8 sums a ymm with one fixed tree. Include
-// only inside a translation unit's AVX2 target-pragma region, inside an anonymous namespace.
+// maskload, 16-bit tails through a zero-padded copy). Include only inside a translation unit's AVX2
+// target-pragma region, inside an anonymous namespace, after simd_math_avx2.h (reduce8).
 #pragma once
 
 template <DType T>
@@ -21,11 +21,4 @@ inline __m256 load8(const void* base, int64_t off, int64_t remaining, __m256i ma
         if constexpr (T == DType::bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
         else return _mm256_cvtph_ps(h);
     }
-}
-
-inline float reduce8(__m256 v) {
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    __m128 s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
-    return _mm_cvtss_f32(s1);
 }

@@ -15,6 +15,8 @@
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 #endif
 
+#include "kernels/cpu/simd_math_avx2.h"
+
 namespace janus::cpu {
 
 namespace {
@@ -46,13 +48,6 @@ inline __m256 load_b8_tail(const void* base, int64_t off, int r, __m256i mask) {
         if constexpr (BT == DType::bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
         else return _mm256_cvtph_ps(h);
     }
-}
-
-inline float reduce8(__m256 v) {
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    __m128 s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
-    return _mm_cvtss_f32(s1);
 }
 
 template <DType BT, int MR, int NR>

@@ -1,12 +1,21 @@
-// Vector transcendental functions for the AVX2+FMA kernels (8 lanes of f32), the same algorithms as
-// simd_math_avx512.h: exp8 (Cody-Waite + degree-7 polynomial, 2^n built in the exponent bits with
-// saturation to 0 / inf) and gelu8 (erfc via the Numerical Recipes fit). Include only from
+// Vector math for the AVX2+FMA kernels (8 lanes of f32): reduce8 (fixed-tree horizontal sum) and the
+// transcendentals of simd_math_avx512.h: exp8 (Cody-Waite + degree-7 polynomial, 2^n built in the
+// exponent bits with saturation to 0 / inf) and gelu8 (erfc via the Numerical Recipes fit). Include only from
 // translation units compiled with an AVX2 target pragma; internal linkage only.
 #pragma once
 #include <immintrin.h>
 
 namespace janus::cpu {
 namespace {
+
+// Horizontal sum of 8 lanes with one fixed tree (256 -> 128 -> 64 -> 32 bits): the same rounding for the
+// same lanes whatever the tile or thread.
+static inline float reduce8(__m256 v) {
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    __m128 s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
+    return _mm_cvtss_f32(s1);
+}
 
 static inline __m256 exp8(__m256 x) {
     x = _mm256_max_ps(x, _mm256_set1_ps(-104.0f));
