@@ -450,6 +450,18 @@ def train_lm(model, tok, pool, args, steps, with_gen, seed_offset):
     return time.time() - t0
 
 
+def caption_cycle(model, tok, args, pool_seed_offset, steps, seed_offset):
+    """A warm-restart image -> caption cycle (stages und2, und3): a fresh pool of --pool drawn images
+    (seed + pool_seed_offset), half the peak learning rate; trains whatever requires grad."""
+    rng = np.random.default_rng(args.seed + pool_seed_offset)
+    pool = draw_batch(rng, args.pool, args.image_size) + (None,)
+    lr = args.lm_lr
+    args.lm_lr = lr * 0.5
+    seconds = train_lm(model, tok, pool, args, steps, False, seed_offset)
+    args.lm_lr = lr
+    return seconds
+
+
 # ---------------------------------------------------------------------------------------------------
 
 def export(model, model_dir, meta):
@@ -571,12 +583,7 @@ def main():
     if args.stage in ("all", "und", "und2"):
         # Second understanding cycle (warm restart at half the peak learning rate) on a fresh pool.
         model.load_state_dict(torch.load(os.path.join(args.work, "und1.pt")), strict=False)
-        rng = np.random.default_rng(args.seed + 12)
-        und_pool = draw_batch(rng, args.pool, args.image_size) + (None,)
-        lr = args.lm_lr
-        args.lm_lr = lr * 0.5
-        times["und2_s"] = round(train_lm(model, tok, und_pool, args, args.und2_steps, False, 13))
-        args.lm_lr = lr
+        times["und2_s"] = round(caption_cycle(model, tok, args, 12, args.und2_steps, 13))
         torch.save({k: v for k, v in model.state_dict().items() if not k.startswith("gen_vision_model.")}, und_path)
     vqm_path = os.path.join(args.work, "vqm.pt")
     decoded_vq = vqdec2_path if args.vqdec2_steps > 0 else vqdec_path if args.vqdec_steps > 0 else vq_path
@@ -624,12 +631,7 @@ def main():
         model.load_state_dict(torch.load(lm_final))
         for n, p in model.named_parameters():
             p.requires_grad_(n.startswith(("vision_model.", "aligner.")))
-        rng = np.random.default_rng(args.seed + 41)
-        und_pool = draw_batch(rng, args.pool, args.image_size) + (None,)
-        lr = args.lm_lr
-        args.lm_lr = lr * 0.5
-        times["und3_s"] = round(train_lm(model, tok, und_pool, args, args.und3_steps, False, 43))
-        args.lm_lr = lr
+        times["und3_s"] = round(caption_cycle(model, tok, args, 41, args.und3_steps, 43))
         torch.save(model.state_dict(), und3_path)
     if args.stage not in ("all", "export"):
         log(f"stage {args.stage} done: {times}")
