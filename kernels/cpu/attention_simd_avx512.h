@@ -1,8 +1,8 @@
 // AVX-512 helpers shared by the attention kernels (attention_avx512.cpp: group kernel;
 // attention_decode_avx512.cpp: split-key decode kernel): load16<T> widens 16 masked f32/bf16/f16
-// elements to a zmm of f32, chunk_mask masks the head-dim
-// tail of a Dh-wide row walked 16 lanes at a time. Include only inside a translation unit's AVX-512
-// target-pragma region, inside an anonymous namespace, after simd_math_avx512.h (reduce16).
+// elements to a zmm of f32, chunk_mask masks the head-dim tail of a Dh-wide row walked 16 lanes at a
+// time. Include only inside a translation unit's AVX-512 target-pragma region, inside an anonymous
+// namespace, after simd_math_avx512.h (reduce16).
 #pragma once
 
 template <DType T>

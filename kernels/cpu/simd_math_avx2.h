@@ -1,7 +1,7 @@
 // Vector math for the AVX2+FMA kernels (8 lanes of f32): reduce8 (fixed-tree horizontal sum) and the
 // transcendentals of simd_math_avx512.h: exp8 (Cody-Waite + degree-7 polynomial, 2^n built in the
-// exponent bits with saturation to 0 / inf) and gelu8 (erfc via the Numerical Recipes fit). Include only from
-// translation units compiled with an AVX2 target pragma; internal linkage only.
+// exponent bits with saturation to 0 / inf) and gelu8 (erfc via the Numerical Recipes fit). Include
+// only from translation units compiled with an AVX2 target pragma; internal linkage only.
 #pragma once
 #include <immintrin.h>
 

@@ -636,8 +636,9 @@ def main():
     if args.stage not in ("all", "export"):
         log(f"stage {args.stage} done: {times}")
         return
-    # Export: the joint-trained model with the fine-tuned decoder of stage vqdec (same encoder and
-    # codebook, hence the same codes).
+    # Export: the last LM-side weights (und3, else more, else joint) with the last decoder trained on the
+    # codes they were trained on (mdec for a merged codebook, else vqdec2 / vqdec; encoder and codebook
+    # unchanged by those, hence the same codes).
     model.load_state_dict(torch.load(und3_path if args.und3_steps > 0 else lm_final))
     if args.merge_codes > 0:
         model.gen_vision_model.load_state_dict(torch.load(mdec_path if args.mdec_steps > 0 else vqm_path))
