@@ -37,6 +37,7 @@ import bpe_tokenizer as bpe  # noqa: E402
 import build_tokenizer  # noqa: E402
 import shapes_data as sd  # noqa: E402
 import templates  # noqa: E402
+import shapes_model  # noqa: E402
 from shapes_model import jt  # noqa: E402
 
 PALETTE = np.array([sd.COLORS[c] for c in sd.COLOR_NAMES], dtype=np.float64)
@@ -190,10 +191,16 @@ def eval_captions(model, tok, n, seed, draw_size):
     return {k: v / n for k, v in ok.items()}, fails
 
 
+def vq_codes(vq, x, patchwise):
+    """The codes the checkpoint was trained with: per 16 x 16 patch (shapes_model.encode_patchwise) or
+    whole-picture encoding (config.json janus_shapes.vq_patchwise)."""
+    return shapes_model.encode_patchwise(vq, x) if patchwise else vq.encode(x)[1]
+
+
 @torch.no_grad()
-def eval_vq_roundtrip(vq, size, n=300, seed=4343, fails_out=None):
-    """Fresh drawn images -> VQ codes -> decoded picture -> analyse(); fraction with background,
-    foreground colour and shape all right (per field too) and the mean absolute pixel error (0..255)."""
+def eval_vq_roundtrip(vq, size, n=300, seed=4343, fails_out=None, patchwise=False):
+    """Fresh drawn images -> VQ codes (vq_codes) -> decoded picture -> analyse(); fraction with background, foreground colour and shape all right (per
+    field too) and the mean absolute pixel error (0..255)."""
     rng = np.random.default_rng(seed)
     ok = {"bg": 0, "fg": 0, "shape": 0, "all": 0}
     err = 0.0
@@ -201,8 +208,7 @@ def eval_vq_roundtrip(vq, size, n=300, seed=4343, fails_out=None):
         specs = [sd.random_spec(rng) for _ in range(min(50, n - i))]
         u8 = np.stack([sd.draw(s, size, rng) for s in specs])
         x = (torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
-        _, codes, _ = vq.encode(x)
-        rec = jt.decoded_to_uint8(vq.decode_code(codes))
+        rec = jt.decoded_to_uint8(vq.decode_code(vq_codes(vq, x, patchwise)))
         err += float(np.abs(rec.astype(np.float64) - u8).sum())
         for s, img in zip(specs, rec):
             r = analyse(img)
@@ -214,6 +220,32 @@ def eval_vq_roundtrip(vq, size, n=300, seed=4343, fails_out=None):
                 fails_out.append(f"{sd.caption(s)} -> bg {r['bg']} fg {r['fg']} shape {r['shape']}")
     res = {k: v / n for k, v in ok.items()}
     res["mean_abs_err"] = err / (n * size * size * 3)
+    return res
+
+
+@torch.no_grad()
+def eval_vq_canonical(vq, size, stride=3, patchwise=False):
+    """The ceiling of text -> image: the canonical picture of every stride-th spec of sd.all_specs() (what
+    train.py's language model learns to draw) -> patch codes -> decoded -> analyse(); fractions as above,
+    plus the all-three fraction per shape."""
+    specs = sd.all_specs()[::stride]
+    ok = {"bg": 0, "fg": 0, "shape": 0, "all": 0}
+    per_shape = {s: [0, 0] for s in sd.SHAPES}
+    for i in range(0, len(specs), 50):
+        batch = specs[i:i + 50]
+        u8 = np.stack([sd.draw(s, size, None, jitter=False) for s in batch])
+        x = (torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
+        rec = jt.decoded_to_uint8(vq.decode_code(vq_codes(vq, x, patchwise)))
+        for s, img in zip(batch, rec):
+            r = analyse(img)
+            g = {"bg": r["bg"] == s["bg"], "fg": r["fg"] == s["color"], "shape": r["shape"] == s["shape"]}
+            g["all"] = all(g.values())
+            for k in ok:
+                ok[k] += g[k]
+            per_shape[s["shape"]][0] += g["all"]
+            per_shape[s["shape"]][1] += 1
+    res = {k: v / len(specs) for k, v in ok.items()}
+    res["all_by_shape"] = {k: round(a / n, 3) for k, (a, n) in per_shape.items()}
     return res
 
 
@@ -239,11 +271,11 @@ def main():
     ap.add_argument("--n-vq", type=int, default=300, help="images for the VQ round-trip check")
     ap.add_argument("--vq-state", default=None, help="evaluate only this VQ state dict (train.py work dir)")
     ap.add_argument("--image-size", type=int, default=64, help="with --vq-state")
+    ap.add_argument("--patchwise", type=int, default=0, help="with --vq-state: codes per 16 x 16 patch (train.py --vq-patchwise)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     t0 = time.time()
     if a.vq_state:
-        import shapes_model
         state = torch.load(a.vq_state)
         K = state["quantize.embedding.weight"].shape[0]  # 1024, or fewer after train.py's merge stage
         vq = jt.VQModel(shapes_model.make_config(539, a.image_size, dims={"codebook": K}).vq)
@@ -251,19 +283,23 @@ def main():
         vq.eval()
         print(f"classifier accuracy on drawn images: {check_classifier(size=a.image_size):.3f}")
         fails = []
-        print(f"VQ round trip of {a.n_vq} fresh images: {eval_vq_roundtrip(vq, a.image_size, a.n_vq, fails_out=fails)}")
+        print(f"VQ round trip of {a.n_vq} fresh images: {eval_vq_roundtrip(vq, a.image_size, a.n_vq, fails_out=fails, patchwise=a.patchwise)}")
         for f in fails[:12]:
             print("   fail:", f)
+        print(f"VQ round trip of canonical pictures: {eval_vq_canonical(vq, a.image_size, patchwise=a.patchwise)}")
         return
     model, tok = load(a.model_dir)
     S = model.cfg.vision.image_size
     res = {"classifier_on_drawn_images": check_classifier(size=S)}
     print(f"classifier accuracy on drawn images: {res['classifier_on_drawn_images']:.3f}", flush=True)
     fails = []
-    res["vq_roundtrip"] = eval_vq_roundtrip(model.gen_vision_model, S, a.n_vq, fails_out=fails)
+    patchwise = bool(json.load(open(os.path.join(a.model_dir, "config.json"))).get("janus_shapes", {}).get("vq_patchwise", 0))
+    res["vq_roundtrip"] = eval_vq_roundtrip(model.gen_vision_model, S, a.n_vq, fails_out=fails, patchwise=patchwise)
     print(f"VQ round trip of {a.n_vq} fresh images: {res['vq_roundtrip']}", flush=True)
     for f in fails[:8]:
         print("   fail:", f)
+    res["vq_canonical"] = eval_vq_canonical(model.gen_vision_model, S, patchwise=patchwise)
+    print(f"VQ round trip of canonical pictures (the text -> image ceiling): {res['vq_canonical']}", flush=True)
     if not a.skip_t2i:
         acc, n, fails = eval_t2i(model, tok, greedy=True, save_sheet=a.sheet)
         res["t2i_greedy"] = acc

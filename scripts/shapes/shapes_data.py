@@ -40,6 +40,7 @@ SIZES = {"small": 0.36, "medium": 0.50, "large": 0.70}  # bounding-box side / im
 # from every training draw.
 POS_JITTER, SIZE_JITTER, COLOR_JITTER = 0.02, 0.04, 6
 SIZE_NAMES = list(SIZES)
+DEFAULT_SIZE = "medium"  # what a prompt without a size word means (train.py --prompt-defaults)
 # Centres as fractions of the image side; "center" is the default position (no phrase).
 POSITIONS = {
     "center": (0.5, 0.5),
@@ -74,6 +75,21 @@ def random_spec(rng):
     size = SIZE_NAMES[rng.integers(len(SIZE_NAMES))]
     pos = "center" if size == "large" else POSITION_NAMES[rng.integers(len(POSITION_NAMES))]
     return {"shape": shape, "color": color, "bg": bg, "size": size, "pos": pos}
+
+
+def all_specs():
+    """Every distinct spec (shape x colour x background != colour x size/position: 5 x 6 x 5 x 11 = 1650),
+    in a fixed order; draw(spec, jitter=False) gives its canonical picture."""
+    out = []
+    for shape in SHAPES:
+        for color in COLOR_NAMES:
+            for bg in COLOR_NAMES:
+                if bg == color:
+                    continue
+                for size in SIZE_NAMES:
+                    for pos in (["center"] if size == "large" else POSITION_NAMES):
+                        out.append({"shape": shape, "color": color, "bg": bg, "size": size, "pos": pos})
+    return out
 
 
 def _jitter_color(rgb, rng, amount):
@@ -141,19 +157,25 @@ def caption(spec):
     return f"a {spec['size']} {spec['color']} {spec['shape']}{pos} on a {spec['bg']} background"
 
 
-def random_prompt(spec, rng):
+def random_prompt(spec, rng, detail=None, defaults=False):
     """A text-to-image prompt for spec naming colour + shape always and size / position / background
-    each with some probability; random capitalisation and final period."""
+    each with some probability (0.5 / 0.6 / 0.7, or `detail` for all three); random capitalisation and
+    final period. defaults=True: a size other than DEFAULT_SIZE and a position other than the centre are
+    always named, so a prompt that leaves them out means the default (medium, centred) picture."""
+    p_size, p_pos, p_bg = (0.5, 0.6, 0.7) if detail is None else (detail, detail, detail)
+    if defaults:
+        p_size = 0.5 if spec["size"] == DEFAULT_SIZE else 1.0
+        p_pos = 1.0
     words = ["a"]
-    if rng.random() < 0.5:
+    if rng.random() < p_size:
         words.append(spec["size"])
     words += [spec["color"], spec["shape"]]
     text = " ".join(words)
-    if spec["pos"] != "center" and rng.random() < 0.6:
+    if spec["pos"] != "center" and rng.random() < p_pos:
         text += f" at the {spec['pos']}"
     elif spec["pos"] == "center" and rng.random() < 0.15:
         text += " in the center"
-    if rng.random() < 0.7:
+    if rng.random() < p_bg:
         text += f" on a {spec['bg']} background"
     if rng.random() < 0.3:
         text = text[0].upper() + text[1:]

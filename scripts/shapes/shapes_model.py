@@ -44,6 +44,21 @@ def make_config(tokenizer_len, image_size=64, bos=None, eos=None, pad=None, dims
     return jt.JanusConfig(lm=lm, vision=vision, vq=vq, aligner_input_dim=d["vit_width"], gen_head_embed=d["hidden"])
 
 
+def encode_patchwise(vq, x, patch=16):
+    """Image codes of janus-shapes: every 16 x 16 patch of x [B,3,S,S] goes through the VQ encoder alone
+    (a [B*(S/16)^2, 3, 16, 16] batch; 16x down -> one latent each) and takes its nearest code -> codes
+    [B, (S/16)^2], row-major. A patch's code depends on that patch only, so one description always gives
+    the same codes (a flat red patch is one code wherever it is); the decoder (trained on these codes) sees
+    all of them and draws the whole picture. Whole-picture encoding (vq.encode) would mix in context
+    through the encoder's receptive field and mid-block attention."""
+    B, C, S, _ = x.shape
+    g = S // patch
+    p = x.unfold(2, patch, patch).unfold(3, patch, patch)             # [B,C,g,g,p,p]
+    p = p.permute(0, 2, 3, 1, 4, 5).reshape(B * g * g, C, patch, patch)
+    _, codes, _ = vq.encode(p)
+    return codes.reshape(B, g * g)
+
+
 def count(module):
     return sum(p.numel() for p in module.parameters())
 

@@ -225,31 +225,148 @@ def train_vq_continue(model, args, steps, peak_lr, seed_offset, name):
     return time.time() - t0
 
 
-def train_vq_decoder(model, args, steps, peak_lr, seed_offset=6, name="vqdec"):
+def patch_latents(vq, x):
+    """x [B,3,S,S] -> pre-quantisation latents of every 16 x 16 patch encoded alone, laid out as the
+    code grid [B, D, S/16, S/16] (the continuous side of shapes_model.encode_patchwise)."""
+    B, C, S, _ = x.shape
+    g = S // 16
+    p = x.unfold(2, 16, 16).unfold(3, 16, 16).permute(0, 2, 3, 1, 4, 5).reshape(B * g * g, C, 16, 16)
+    h = vq.encode_continuous(p)                                       # [B*g*g, D, 1, 1]
+    return h.reshape(B, g, g, -1).permute(0, 3, 1, 2)
+
+
+def mixed_batch(rng, n, size, canonical_frac):
+    """n pictures: round(n * canonical_frac) canonical ones (sd.all_specs()), the rest fresh jittered draws."""
+    n_can = int(round(n * canonical_frac))
+    _, u8 = draw_batch(rng, n - n_can, size)
+    return np.concatenate([canonical_batch(rng, n_can, size)[1], u8]) if n_can else u8
+
+
+def train_vq_patch(model, args, steps, peak_lr, seed_offset=25):
+    """Stage "vqpatch": the whole VQ retrains with per-patch encoding (patch_latents: each 16 x 16 patch
+    through the encoder alone), so that a patch's code depends on that patch only and one description
+    always gives the same codes. Starts from the previous VQ; its codebook is first re-seeded by spherical
+    k-means of per-patch latents (the old rows were placed for whole-picture latents). Half of every batch
+    are canonical pictures (what the LM learns to draw); loss rec_loss + edge_loss + codebook/commitment
+    terms; dead codes re-seeded every 100 steps during the first 80 %."""
+    vq = model.gen_vision_model
+    rng = np.random.default_rng(args.seed + seed_offset)
+    K = vq.cfg.codebook_size
+    with torch.no_grad():  # k-means seeding of the codebook from per-patch latents
+        lat = torch.cat([F.normalize(patch_latents(vq, to_pixels(mixed_batch(rng, 50, args.image_size, 0.5)))
+                                     .permute(0, 2, 3, 1).reshape(-1, vq.cfg.codebook_embed_dim), dim=-1)
+                         for _ in range(8)])
+        g = torch.Generator().manual_seed(args.seed + seed_offset)
+        C = lat[torch.randperm(len(lat), generator=g)[:K]].clone()
+        for _ in range(10):
+            a = torch.cdist(lat, C).argmin(1)
+            n = torch.bincount(a, minlength=K).float()
+            sums = torch.zeros_like(C).index_add_(0, a, lat)
+            C = torch.where(n[:, None] > 0, F.normalize(sums / n.clamp(min=1)[:, None], dim=-1), C)
+        vq.quantize.embedding.weight.copy_(C)
+        log(f"vqpatch: codebook <- k-means of {len(lat)} patch latents ({int((n > 0).sum())} of {K} rows used)")
+    opt = torch.optim.Adam(vq.parameters(), lr=peak_lr, betas=(0.5, 0.9))
+    usage = torch.zeros(K)
+    t0 = time.time()
+    for step in range(steps):
+        lr = peak_lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = lr
+        x = to_pixels(mixed_batch(rng, args.vq_batch, args.image_size, args.vqcan_canonical_frac))
+        h = patch_latents(vq, x)
+        zn = F.normalize(h.permute(0, 2, 3, 1), dim=-1)
+        z_q, codes, _ = vq.quantize(h)
+        rec = vq.decode(z_q)
+        e = vq.quantize.normalized_codebook()[codes.reshape(-1)].view(zn.shape)
+        l_rec = rec_loss(rec, x) + args.vqcan_edge * edge_loss(rec, x)
+        l_vq = F.mse_loss(e, zn.detach()) + 0.25 * F.mse_loss(zn, e.detach())
+        opt.zero_grad()
+        (l_rec + l_vq).backward()
+        opt.step()
+        usage += torch.bincount(codes.reshape(-1), minlength=K).float()
+        if (step + 1) % 100 == 0 and step + 1 < steps * 0.8:
+            dead = (usage == 0).nonzero().reshape(-1)
+            if len(dead):
+                with torch.no_grad():
+                    src = zn.reshape(-1, zn.shape[-1])
+                    pick = torch.randint(0, src.shape[0], (len(dead),), generator=torch.Generator().manual_seed(step))
+                    vq.quantize.embedding.weight[dead] = src[pick] + 0.01 * torch.randn(len(dead), src.shape[1])
+            usage.zero_()
+        if (step + 1) % 250 == 0:
+            torch.save(vq.state_dict(), os.path.join(args.work, "vqpatch_partial.pt"))
+        if step % 50 == 0 or step == steps - 1:
+            log(f"vqpatch step {step}/{steps} rec {l_rec.item():.4f} vq {l_vq.item():.4f} "
+                f"codes/batch {len(torch.unique(codes))} lr {lr:.2e} {time.time() - t0:.0f}s")
+    return time.time() - t0
+
+
+def edge_loss(rec, x):
+    """L1 between the horizontal and vertical pixel differences of the clamped output and the target:
+    rewards sharp outlines (thin star points) that L1 + L2 alone blur away."""
+    rc = rec.clamp(-1, 1)
+    return ((rc[..., 1:] - rc[..., :-1]) - (x[..., 1:] - x[..., :-1])).abs().mean() + \
+        ((rc[..., 1:, :] - rc[..., :-1, :]) - (x[..., 1:, :] - x[..., :-1, :])).abs().mean()
+
+
+def canonical_batch(rng, n, size):
+    """n canonical (unjittered) pictures of specs drawn uniformly from sd.all_specs()."""
+    every = sd.all_specs()
+    specs = [every[i] for i in rng.integers(len(every), size=n)]
+    return specs, np.stack([sd.draw(s, size, None, jitter=False) for s in specs])
+
+
+def train_vq_decoder(model, args, steps, peak_lr, seed_offset=6, name="vqdec", canonical_frac=0.0, edge_weight=0.0,
+                     patchwise=False):
     """Stage "vqdec": encoder, quant_conv and codebook frozen (so every image keeps its codes), only
-    post_quant_conv + decoder keep training on the reconstruction loss. Independent of the LM stages."""
+    post_quant_conv + decoder keep training on the reconstruction loss. Independent of the LM stages.
+    canonical_frac of each batch are canonical pictures (what the language model learns to draw, stage
+    vqcan), the rest fresh jittered draws; edge_weight x edge_loss() is added to the loss."""
     vq = model.gen_vision_model
     rng = np.random.default_rng(args.seed + seed_offset)
     params = list(vq.post_quant_conv.parameters()) + list(vq.decoder.parameters())
     opt = torch.optim.Adam(params, lr=peak_lr, betas=(0.5, 0.9))
+    n_can = int(round(args.vqdec_batch * canonical_frac))
     t0 = time.time()
     for step in range(steps):
         lr = peak_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
-        _, u8 = draw_batch(rng, args.vqdec_batch, args.image_size)
+        _, u8 = draw_batch(rng, args.vqdec_batch - n_can, args.image_size)
+        if n_can:
+            u8 = np.concatenate([canonical_batch(rng, n_can, args.image_size)[1], u8])
         x = to_pixels(u8)
         with torch.no_grad():
-            z_q, codes, _ = vq.quantize(vq.encode_continuous(x))
-        loss = rec_loss(vq.decode(z_q), x)
+            if patchwise:
+                g = args.image_size // 16
+                z_q = vq.quantize.get_codebook_entry(shapes_model.encode_patchwise(vq, x), g, g)
+            else:
+                z_q, codes, _ = vq.quantize(vq.encode_continuous(x))
+        rec = vq.decode(z_q)
+        loss = rec_loss(rec, x) + (edge_weight * edge_loss(rec, x) if edge_weight else 0.0)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if (step + 1) % 250 == 0:
             torch.save(vq.state_dict(), os.path.join(args.work, f"{name}_partial.pt"))
         if step % 50 == 0 or step == steps - 1:
-            log(f"{name} step {step}/{steps} rec {loss.item():.4f} lr {lr:.2e} {time.time() - t0:.0f}s")
+            log(f"{name} step {step}/{steps} loss {loss.item():.4f} lr {lr:.2e} {time.time() - t0:.0f}s")
     return time.time() - t0
+
+
+@torch.no_grad()
+def encode_canonical(model, args):
+    """Stage joint's text -> image targets with --t2i-canonical: the codes [1650, N] of the canonical
+    picture of every spec (sd.all_specs()). One code sequence per description, so the language model
+    learns a deterministic target instead of the ~20 % of codes per picture that the draw jitter flips."""
+    vq = model.gen_vision_model
+    specs = sd.all_specs()
+    codes = []
+    for i in range(0, len(specs), 250):
+        u8 = np.stack([sd.draw(s, args.image_size, None, jitter=False) for s in specs[i:i + 250]])
+        codes.append(shapes_model.encode_patchwise(vq, to_pixels(u8)) if args.vq_patchwise else vq.encode(to_pixels(u8))[1])
+    codes = torch.cat(codes)
+    log(f"canonical targets: {len(specs)} pictures, {len(torch.unique(codes))} distinct codes used")
+    return specs, codes
 
 
 @torch.no_grad()
@@ -259,11 +376,16 @@ def encode_pool(model, args):
     vq = model.gen_vision_model
     for i in range(0, args.joint_pool, 256):
         s, u8 = draw_batch(rng, min(256, args.joint_pool - i), args.image_size)
-        _, c, _ = vq.encode(to_pixels(u8))
         specs += s
         imgs.append(u8)
-        codes.append(c)
-    imgs, codes = np.concatenate(imgs), torch.cat(codes)
+        if not args.t2i_canonical:  # the pictures are only captioned otherwise
+            x = to_pixels(u8)
+            codes.append(shapes_model.encode_patchwise(vq, x) if args.vq_patchwise else vq.encode(x)[1])
+    imgs = np.concatenate(imgs)
+    if args.t2i_canonical:
+        log(f"pool: {len(specs)} images (captions only)")
+        return specs, imgs, None
+    codes = torch.cat(codes)
     rec = vq.decode_code(codes[:64])
     err = (rec - to_pixels(imgs[:64])).abs().mean().item()
     log(f"pool: {len(specs)} images, {len(torch.unique(codes))} distinct codes used, "
@@ -316,14 +438,14 @@ def pad_stack(seqs, H):
     return out, mask
 
 
-def gen_batch(model, tok, specs, codes, idx, rng, p_uncond):
+def gen_batch(model, tok, specs, codes, idx, rng, p_uncond, prompt_detail=None, prompt_defaults=False):
     """Text -> image rows: embeds [B,T,H], mask [B,T], positions of the N predictions per row, targets."""
     emb_tok = model.language_model.get_input_embeddings()
     seqs, pos = [], []
     N = codes.shape[1]
     img_emb = model.prepare_gen_img_embeds(codes[idx, :-1].reshape(-1)).view(len(idx), N - 1, -1)
     for b, i in enumerate(idx):
-        ids = templates.generation_ids(tok, sd.random_prompt(specs[i], rng))
+        ids = templates.generation_ids(tok, sd.random_prompt(specs[i], rng, prompt_detail, prompt_defaults))
         if rng.random() < p_uncond:
             ids = templates.uncond_ids(tok, ids)
         L = len(ids)
@@ -398,10 +520,12 @@ def aux_loss(head, feats, specs, idx, u8, patch):
     return loss / len(AUX_FIELDS) + l_mask
 
 
-def train_lm(model, tok, pool, args, steps, with_gen, seed_offset):
+def train_lm(model, tok, pool, args, steps, with_gen, seed_offset, gen_pool=None):
     """with_gen=False: understanding only (stage "und", needs no VQ; pool = (specs, imgs, None)).
-    with_gen=True: joint text->image + understanding (stage "joint")."""
+    with_gen=True: joint text->image + understanding (stage "joint"); the text -> image rows come from
+    gen_pool = (specs, codes) when given, else from pool's own codes."""
     specs, imgs, codes = pool
+    gen_specs, gen_codes = gen_pool if gen_pool is not None else (specs, codes)
     torch.manual_seed(args.seed + seed_offset)
     rng = np.random.default_rng(args.seed + seed_offset)
     for p in model.gen_vision_model.parameters():
@@ -425,8 +549,9 @@ def train_lm(model, tok, pool, args, steps, with_gen, seed_offset):
             gr["lr"] = lr
         loss = 0.0
         if with_gen:
-            gi = rng.integers(len(specs), size=args.gen_batch)
-            x, mask, pos, tgt = gen_batch(model, tok, specs, codes, gi, rng, args.p_uncond)
+            gi = rng.integers(len(gen_specs), size=args.gen_batch)
+            x, mask, pos, tgt = gen_batch(model, tok, gen_specs, gen_codes, gi, rng, args.p_uncond, args.prompt_detail,
+                                          bool(args.prompt_defaults))
             h, _ = lm.model(inputs_embeds=x, attention_mask=mask)
             hp = h.gather(1, pos[:, :, None].expand(-1, -1, h.shape[-1]))
             logits = model.gen_head(hp)
@@ -501,7 +626,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
     ap.add_argument("--work", default=os.path.join(ROOT, "build-shapes", "train"))
-    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vq3", "vqdec", "vqdec2", "merge", "mdec", "und", "und2", "joint", "more", "und3", "export"], default="all")
+    ap.add_argument("--stage", choices=["all", "vq", "vq2", "vq3", "vqdec", "vqdec2", "vqpatch", "vqcan", "merge", "mdec", "und", "und2", "joint", "more", "und3", "export"], default="all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--image-size", type=int, default=128)
@@ -521,6 +646,13 @@ def main():
     ap.add_argument("--vqdec-steps", type=int, default=700)
     ap.add_argument("--vqdec-batch", type=int, default=8)
     ap.add_argument("--vqdec2-steps", type=int, default=600, help="second decoder-only cycle (0 = off)")
+    ap.add_argument("--vqpatch-steps", type=int, default=0, help="whole-VQ cycle with per-patch encoding (0 = off)")
+    ap.add_argument("--vqpatch-lr-scale", type=float, default=0.5, help="peak lr of stage vqpatch / --vq-lr")
+    ap.add_argument("--vqcan-steps", type=int, default=0, help="decoder-only cycle on canonical pictures (0 = off)")
+    ap.add_argument("--vqcan-canonical-frac", type=float, default=0.5, help="canonical share of each vqcan batch")
+    ap.add_argument("--vqcan-edge", type=float, default=1.0, help="weight of edge_loss() in stage vqcan")
+    ap.add_argument("--vq-patchwise", type=int, default=0, help="image codes from shapes_model.encode_patchwise (1) or whole-picture encoding (0)")
+    ap.add_argument("--t2i-canonical", type=int, default=0, help="text -> image targets: canonical pictures' codes (1) or the jittered pool's (0)")
     ap.add_argument("--und-steps", type=int, default=1400)
     ap.add_argument("--und2-steps", type=int, default=500, help="second understanding cycle (warm restart) steps")
     ap.add_argument("--lm-steps", type=int, default=2000, help="joint stage steps")
@@ -532,6 +664,8 @@ def main():
     ap.add_argument("--und-batch", type=int, default=16)
     ap.add_argument("--joint-und-batch", type=int, default=8, help="image -> caption rows per joint step")
     ap.add_argument("--lm-lr", type=float, default=2e-3)
+    ap.add_argument("--prompt-detail", type=float, default=None, help="probability that a training prompt names size / position / background (default 0.5 / 0.6 / 0.7)")
+    ap.add_argument("--prompt-defaults", type=int, default=0, help="1: training prompts always name a non-default size / position (a prompt without them means medium, centred)")
     ap.add_argument("--p-uncond", type=float, default=0.12)
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the training-only attribute head")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run (a few steps, small pool)")
@@ -540,7 +674,8 @@ def main():
         args.vq_steps, args.vqdec_steps, args.und_steps, args.lm_steps, args.pool, args.joint_pool = 3, 3, 3, 3, 300, 300
         args.vq2_steps = args.und2_steps = args.vqdec2_steps = 3
         args.vq3_steps = min(args.vq3_steps, 3)
-        args.mdec_steps, args.merge_images, args.und3_steps = 3, 250, 3
+        args.mdec_steps, args.merge_images, args.und3_steps, args.vqcan_steps = 3, 250, 3, min(args.vqcan_steps, 3)
+        args.vqpatch_steps = min(args.vqpatch_steps, 3)
         args.more_steps, args.more_pool = 3, 300
     torch.set_num_threads(args.threads)
     os.makedirs(args.work, exist_ok=True)
@@ -574,6 +709,19 @@ def main():
         model.gen_vision_model.load_state_dict(torch.load(vqdec_path))
         times["vqdec2_s"] = round(train_vq_decoder(model, args, args.vqdec2_steps, args.vq_lr * 0.5, 14, "vqdec2"))
         torch.save(model.gen_vision_model.state_dict(), vqdec2_path)
+    vqpatch_path = os.path.join(args.work, "vqpatch.pt")
+    if args.stage in ("all", "vqpatch") and args.vqpatch_steps > 0:
+        model.gen_vision_model.load_state_dict(torch.load(vqdec2_path if args.vqdec2_steps > 0 else vqdec_path))
+        times["vqpatch_s"] = round(train_vq_patch(model, args, args.vqpatch_steps, args.vq_lr * args.vqpatch_lr_scale))
+        torch.save(model.gen_vision_model.state_dict(), vqpatch_path)
+    vqcan_path = os.path.join(args.work, "vqcan.pt")
+    if args.stage in ("all", "vqcan") and args.vqcan_steps > 0 and args.merge_codes == 0:
+        # Decoder-only cycle on half canonical pictures (what the LM draws) with the edge loss.
+        model.gen_vision_model.load_state_dict(torch.load(
+            vqpatch_path if args.vqpatch_steps > 0 else vqdec2_path if args.vqdec2_steps > 0 else vqdec_path))
+        times["vqcan_s"] = round(train_vq_decoder(model, args, args.vqcan_steps, args.vq_lr * 0.5, 18, "vqcan",
+                                                  args.vqcan_canonical_frac, args.vqcan_edge, args.vq_patchwise))
+        torch.save(model.gen_vision_model.state_dict(), vqcan_path)
     if args.stage in ("all", "und"):
         rng = np.random.default_rng(args.seed + 4)
         und_pool = draw_batch(rng, args.pool, args.image_size) + (None,)
@@ -602,15 +750,18 @@ def main():
         times["mdec_s"] = round(train_vq_decoder(model, args, args.mdec_steps, args.vq_lr * args.mdec_lr_scale, 16, "mdec"))
         torch.save(model.gen_vision_model.state_dict(), mdec_path)
     if args.stage in ("all", "joint"):
-        model.gen_vision_model.load_state_dict(torch.load(vqm_path if args.merge_codes > 0 else vq_path))
+        # The VQ whose encoder + codebook give the codes (decoder stages after it keep them unchanged).
+        model.gen_vision_model.load_state_dict(torch.load(
+            vqm_path if args.merge_codes > 0 else vqpatch_path if args.vqpatch_steps > 0 else vq_path))
         und_state = torch.load(und_path)  # gen_head / gen_embed are untrained there; skip them if K' differs
         own = model.state_dict()
         model.load_state_dict({k: v for k, v in und_state.items() if k in own and own[k].shape == v.shape}, strict=False)
         model.gen_vision_model.eval()
         t = time.time()
         pool = encode_pool(model, args)
+        gen_pool = encode_canonical(model, args) if args.t2i_canonical else None
         times["pool_s"] = round(time.time() - t)
-        times["joint_s"] = round(train_lm(model, tok, pool, args, args.lm_steps, True, 3))
+        times["joint_s"] = round(train_lm(model, tok, pool, args, args.lm_steps, True, 3, gen_pool))
         torch.save(model.state_dict(), os.path.join(args.work, "model.pt"))
     if args.stage in ("all", "more") and args.more_steps > 0:
         # Continuation of the joint stage on a fresh pool (new seed), shorter schedule, lower peak lr.
@@ -619,8 +770,9 @@ def main():
         args.joint_pool, pool_seed = args.more_pool, args.seed
         args.seed = args.seed + 100
         pool = encode_pool(model, args)
+        gen_pool = encode_canonical(model, args) if args.t2i_canonical else None
         args.lm_lr = args.lm_lr * 0.5
-        times["more_s"] = round(train_lm(model, tok, pool, args, args.more_steps, True, 7))
+        times["more_s"] = round(train_lm(model, tok, pool, args, args.more_steps, True, 7, gen_pool))
         args.seed, args.lm_lr = pool_seed, args.lm_lr * 2
         torch.save(model.state_dict(), os.path.join(args.work, "model_more.pt"))
     lm_final = os.path.join(args.work, "model_more.pt" if args.more_steps > 0 else "model.pt")
@@ -642,6 +794,10 @@ def main():
     model.load_state_dict(torch.load(und3_path if args.und3_steps > 0 else lm_final))
     if args.merge_codes > 0:
         model.gen_vision_model.load_state_dict(torch.load(mdec_path if args.mdec_steps > 0 else vqm_path))
+    elif args.vqcan_steps > 0:
+        model.gen_vision_model.load_state_dict(torch.load(vqcan_path))
+    elif args.vqpatch_steps > 0:
+        model.gen_vision_model.load_state_dict(torch.load(vqpatch_path))
     elif args.vqdec_steps > 0:
         model.gen_vision_model.load_state_dict(torch.load(decoded_vq))
     times["total_s"] = round(time.time() - t_all)
@@ -650,7 +806,10 @@ def main():
             "vqdec_steps": args.vqdec_steps, "vqdec2_steps": args.vqdec2_steps, "und_steps": args.und_steps,
             "und2_steps": args.und2_steps, "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool,
             "more_steps": args.more_steps, "more_pool": args.more_pool, "merge_codes": args.merge_codes,
-            "merge_images": args.merge_images, "mdec_steps": args.mdec_steps, "und3_steps": args.und3_steps}
+            "merge_images": args.merge_images, "mdec_steps": args.mdec_steps, "und3_steps": args.und3_steps,
+            "vqpatch_steps": args.vqpatch_steps, "vqcan_steps": args.vqcan_steps, "vq_patchwise": args.vq_patchwise,
+            "t2i_canonical": args.t2i_canonical, "prompt_detail": args.prompt_detail,
+            "prompt_defaults": args.prompt_defaults}
     export(model, args.model_dir, meta)
     log(f"done: {times}")
 
