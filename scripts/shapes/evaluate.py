@@ -154,9 +154,7 @@ def eval_t2i(model, tok, greedy, save_sheet=None):
             for bi, bg in enumerate(c for c in sd.COLOR_NAMES if c != color):
                 prompt = f"a {color} {shape} on a {bg} background"
                 _, _, img = generate(model, tok, prompt, greedy, seed=1000 + 100 * si + 10 * ci + bi)
-                r = analyse(img)
-                good = {"bg": r["bg"] == bg, "fg": r["fg"] == color, "shape": r["shape"] == shape}
-                good["all"] = all(good.values())
+                good, r = judge(img, bg, color, shape)
                 for k in ok:
                     ok[k] += good[k]
                 n += 1
@@ -197,23 +195,35 @@ def vq_codes(vq, x, patchwise):
     return shapes_model.encode_patchwise(vq, x) if patchwise else vq.encode(x)[1]
 
 
+def judge(img, bg, color, shape):
+    """analyse(img) against the requested fields -> ({"bg","fg","shape","all": bool}, analysis)."""
+    r = analyse(img)
+    g = {"bg": r["bg"] == bg, "fg": r["fg"] == color, "shape": r["shape"] == shape}
+    g["all"] = all(g.values())
+    return g, r
+
+
+@torch.no_grad()
+def vq_reconstruct(vq, u8, patchwise):
+    """uint8 pictures [B,S,S,3] -> VQ codes -> decoded uint8 pictures [B,S,S,3]."""
+    x = (torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
+    return jt.decoded_to_uint8(vq.decode_code(vq_codes(vq, x, patchwise)))
+
+
 @torch.no_grad()
 def eval_vq_roundtrip(vq, size, n=300, seed=4343, fails_out=None, patchwise=False):
-    """Fresh drawn images -> VQ codes (vq_codes) -> decoded picture -> analyse(); fraction with background, foreground colour and shape all right (per
-    field too) and the mean absolute pixel error (0..255)."""
+    """Fresh drawn images -> VQ codes (vq_codes) -> decoded picture -> judge(); fraction with background,
+    foreground colour and shape all right (per field too) and the mean absolute pixel error (0..255)."""
     rng = np.random.default_rng(seed)
     ok = {"bg": 0, "fg": 0, "shape": 0, "all": 0}
     err = 0.0
     for i in range(0, n, 50):
         specs = [sd.random_spec(rng) for _ in range(min(50, n - i))]
         u8 = np.stack([sd.draw(s, size, rng) for s in specs])
-        x = (torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
-        rec = jt.decoded_to_uint8(vq.decode_code(vq_codes(vq, x, patchwise)))
+        rec = vq_reconstruct(vq, u8, patchwise)
         err += float(np.abs(rec.astype(np.float64) - u8).sum())
         for s, img in zip(specs, rec):
-            r = analyse(img)
-            g = {"bg": r["bg"] == s["bg"], "fg": r["fg"] == s["color"], "shape": r["shape"] == s["shape"]}
-            g["all"] = all(g.values())
+            g, r = judge(img, s["bg"], s["color"], s["shape"])
             for k in ok:
                 ok[k] += g[k]
             if not g["all"] and fails_out is not None:
@@ -226,20 +236,16 @@ def eval_vq_roundtrip(vq, size, n=300, seed=4343, fails_out=None, patchwise=Fals
 @torch.no_grad()
 def eval_vq_canonical(vq, size, stride=3, patchwise=False):
     """The ceiling of text -> image: the canonical picture of every stride-th spec of sd.all_specs() (what
-    train.py's language model learns to draw) -> patch codes -> decoded -> analyse(); fractions as above,
+    train.py's language model learns to draw) -> codes -> decoded -> judge(); fractions as above,
     plus the all-three fraction per shape."""
     specs = sd.all_specs()[::stride]
     ok = {"bg": 0, "fg": 0, "shape": 0, "all": 0}
     per_shape = {s: [0, 0] for s in sd.SHAPES}
     for i in range(0, len(specs), 50):
         batch = specs[i:i + 50]
-        u8 = np.stack([sd.draw(s, size, None, jitter=False) for s in batch])
-        x = (torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
-        rec = jt.decoded_to_uint8(vq.decode_code(vq_codes(vq, x, patchwise)))
+        rec = vq_reconstruct(vq, np.stack([sd.draw(s, size, None, jitter=False) for s in batch]), patchwise)
         for s, img in zip(batch, rec):
-            r = analyse(img)
-            g = {"bg": r["bg"] == s["bg"], "fg": r["fg"] == s["color"], "shape": r["shape"] == s["shape"]}
-            g["all"] = all(g.values())
+            g, _ = judge(img, s["bg"], s["color"], s["shape"])
             for k in ok:
                 ok[k] += g[k]
             per_shape[s["shape"]][0] += g["all"]

@@ -182,12 +182,14 @@ def train_vq(model, args):
     return time.time() - t0
 
 
-def train_vq_continue(model, args, steps, peak_lr, seed_offset, name):
+def train_vq_continue(model, args, steps, peak_lr, seed_offset, name, patchwise=False, canonical_frac=0.0,
+                      edge_weight=0.0, rng=None):
     """A further VQ cycle (warm restart): the whole quantised VQ (encoder, codebook, decoder) from the
     previous cycle's weights, a fresh Adam, 50 warm-up steps then cosine over `steps` from `peak_lr`, fresh
-    images (own seed); unused codes re-seeded every 100 steps during the first 80 %."""
+    images (own seed); unused codes re-seeded every 100 steps during the first 80 %. patchwise: latents
+    from patch_latents (stage vqpatch); canonical_frac / edge_weight as in train_vq_decoder."""
     vq = model.gen_vision_model
-    rng = np.random.default_rng(args.seed + seed_offset)
+    rng = rng if rng is not None else np.random.default_rng(args.seed + seed_offset)
     opt = torch.optim.Adam(vq.parameters(), lr=peak_lr, betas=(0.5, 0.9))
     K = vq.cfg.codebook_size
     usage = torch.zeros(K)
@@ -196,14 +198,13 @@ def train_vq_continue(model, args, steps, peak_lr, seed_offset, name):
         lr = peak_lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
-        _, u8 = draw_batch(rng, args.vq_batch, args.image_size)
-        x = to_pixels(u8)
-        h = vq.encode_continuous(x)
+        x = to_pixels(mixed_batch(rng, args.vq_batch, args.image_size, canonical_frac))
+        h = patch_latents(vq, x) if patchwise else vq.encode_continuous(x)
         zn = F.normalize(h.permute(0, 2, 3, 1), dim=-1)
         z_q, codes, _ = vq.quantize(h)
         rec = vq.decode(z_q)
         e = vq.quantize.normalized_codebook()[codes.reshape(-1)].view(zn.shape)
-        l_rec = rec_loss(rec, x)
+        l_rec = rec_loss(rec, x) + (edge_weight * edge_loss(rec, x) if edge_weight else 0.0)
         l_vq = F.mse_loss(e, zn.detach()) + 0.25 * F.mse_loss(zn, e.detach())
         opt.zero_grad()
         (l_rec + l_vq).backward()
@@ -247,57 +248,20 @@ def train_vq_patch(model, args, steps, peak_lr, seed_offset=25):
     through the encoder alone), so that a patch's code depends on that patch only and one description
     always gives the same codes. Starts from the previous VQ; its codebook is first re-seeded by spherical
     k-means of per-patch latents (the old rows were placed for whole-picture latents). Half of every batch
-    are canonical pictures (what the LM learns to draw); loss rec_loss + edge_loss + codebook/commitment
-    terms; dead codes re-seeded every 100 steps during the first 80 %."""
+    (--vqcan-canonical-frac) are canonical pictures (what the LM learns to draw); loss as in
+    train_vq_continue plus --vqcan-edge x edge_loss."""
     vq = model.gen_vision_model
     rng = np.random.default_rng(args.seed + seed_offset)
     K = vq.cfg.codebook_size
-    with torch.no_grad():  # k-means seeding of the codebook from per-patch latents
+    with torch.no_grad():
         lat = torch.cat([F.normalize(patch_latents(vq, to_pixels(mixed_batch(rng, 50, args.image_size, 0.5)))
                                      .permute(0, 2, 3, 1).reshape(-1, vq.cfg.codebook_embed_dim), dim=-1)
                          for _ in range(8)])
-        g = torch.Generator().manual_seed(args.seed + seed_offset)
-        C = lat[torch.randperm(len(lat), generator=g)[:K]].clone()
-        for _ in range(10):
-            a = torch.cdist(lat, C).argmin(1)
-            n = torch.bincount(a, minlength=K).float()
-            sums = torch.zeros_like(C).index_add_(0, a, lat)
-            C = torch.where(n[:, None] > 0, F.normalize(sums / n.clamp(min=1)[:, None], dim=-1), C)
+        C, n = spherical_kmeans(lat, K, 10, args.seed + seed_offset)
         vq.quantize.embedding.weight.copy_(C)
         log(f"vqpatch: codebook <- k-means of {len(lat)} patch latents ({int((n > 0).sum())} of {K} rows used)")
-    opt = torch.optim.Adam(vq.parameters(), lr=peak_lr, betas=(0.5, 0.9))
-    usage = torch.zeros(K)
-    t0 = time.time()
-    for step in range(steps):
-        lr = peak_lr * min(1.0, (step + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
-        for gr in opt.param_groups:
-            gr["lr"] = lr
-        x = to_pixels(mixed_batch(rng, args.vq_batch, args.image_size, args.vqcan_canonical_frac))
-        h = patch_latents(vq, x)
-        zn = F.normalize(h.permute(0, 2, 3, 1), dim=-1)
-        z_q, codes, _ = vq.quantize(h)
-        rec = vq.decode(z_q)
-        e = vq.quantize.normalized_codebook()[codes.reshape(-1)].view(zn.shape)
-        l_rec = rec_loss(rec, x) + args.vqcan_edge * edge_loss(rec, x)
-        l_vq = F.mse_loss(e, zn.detach()) + 0.25 * F.mse_loss(zn, e.detach())
-        opt.zero_grad()
-        (l_rec + l_vq).backward()
-        opt.step()
-        usage += torch.bincount(codes.reshape(-1), minlength=K).float()
-        if (step + 1) % 100 == 0 and step + 1 < steps * 0.8:
-            dead = (usage == 0).nonzero().reshape(-1)
-            if len(dead):
-                with torch.no_grad():
-                    src = zn.reshape(-1, zn.shape[-1])
-                    pick = torch.randint(0, src.shape[0], (len(dead),), generator=torch.Generator().manual_seed(step))
-                    vq.quantize.embedding.weight[dead] = src[pick] + 0.01 * torch.randn(len(dead), src.shape[1])
-            usage.zero_()
-        if (step + 1) % 250 == 0:
-            torch.save(vq.state_dict(), os.path.join(args.work, "vqpatch_partial.pt"))
-        if step % 50 == 0 or step == steps - 1:
-            log(f"vqpatch step {step}/{steps} rec {l_rec.item():.4f} vq {l_vq.item():.4f} "
-                f"codes/batch {len(torch.unique(codes))} lr {lr:.2e} {time.time() - t0:.0f}s")
-    return time.time() - t0
+    return train_vq_continue(model, args, steps, peak_lr, seed_offset, "vqpatch", patchwise=True,
+                             canonical_frac=args.vqcan_canonical_frac, edge_weight=args.vqcan_edge, rng=rng)
 
 
 def edge_loss(rec, x):
@@ -325,16 +289,12 @@ def train_vq_decoder(model, args, steps, peak_lr, seed_offset=6, name="vqdec", c
     rng = np.random.default_rng(args.seed + seed_offset)
     params = list(vq.post_quant_conv.parameters()) + list(vq.decoder.parameters())
     opt = torch.optim.Adam(params, lr=peak_lr, betas=(0.5, 0.9))
-    n_can = int(round(args.vqdec_batch * canonical_frac))
     t0 = time.time()
     for step in range(steps):
         lr = peak_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
-        _, u8 = draw_batch(rng, args.vqdec_batch - n_can, args.image_size)
-        if n_can:
-            u8 = np.concatenate([canonical_batch(rng, n_can, args.image_size)[1], u8])
-        x = to_pixels(u8)
+        x = to_pixels(mixed_batch(rng, args.vqdec_batch, args.image_size, canonical_frac))
         with torch.no_grad():
             if patchwise:
                 g = args.image_size // 16
@@ -393,6 +353,19 @@ def encode_pool(model, args):
     return specs, imgs, codes
 
 
+def spherical_kmeans(lat, K, iters, seed):
+    """Unit vectors lat [n, D] -> (centres [K, D] (unit; a centre without members keeps its start), member
+    counts [K] of the last assignment); starts from K random rows (own seed)."""
+    g = torch.Generator().manual_seed(seed)
+    C = lat[torch.randperm(len(lat), generator=g)[:K]].clone()
+    for _ in range(iters):
+        a = torch.cdist(lat, C).argmin(1)
+        sums = torch.zeros_like(C).index_add_(0, a, lat)
+        n = torch.bincount(a, minlength=K).float()
+        C = torch.where(n[:, None] > 0, F.normalize(sums / n.clamp(min=1)[:, None], dim=-1), C)
+    return C, n
+
+
 @torch.no_grad()
 def merge_codebook(vq, args):
     """Stage "merge": the trained VQ keeps many near-duplicate codes (dead-code re-seeding keeps all K
@@ -410,13 +383,7 @@ def merge_codebook(vq, args):
         chosen.append(cb[torch.cdist(zn, cb).argmin(1)])
     lat = torch.cat(chosen)                                            # [n, 8], rows of the old codebook
     K2 = args.merge_codes
-    g = torch.Generator().manual_seed(args.seed + 32)
-    C = lat[torch.randperm(len(lat), generator=g)[:K2]].clone()
-    for _ in range(args.merge_iters):
-        a = torch.cdist(lat, C).argmin(1)
-        sums = torch.zeros_like(C).index_add_(0, a, lat)
-        n = torch.bincount(a, minlength=K2).float()
-        C = torch.where(n[:, None] > 0, F.normalize(sums / n.clamp(min=1)[:, None], dim=-1), C)
+    C, n = spherical_kmeans(lat, K2, args.merge_iters, args.seed + 32)
     log(f"merge: {len(lat)} code vectors of {len(torch.unique(lat, dim=0))} distinct codes -> {K2} centres "
         f"({int((n > 0).sum())} non-empty)")
     state = {k: v for k, v in vq.state_dict().items()}
