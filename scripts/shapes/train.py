@@ -405,12 +405,16 @@ def pad_stack(seqs, H):
     return out, mask
 
 
-def gen_batch(model, tok, specs, codes, idx, rng, p_uncond, prompt_detail=None, prompt_defaults=False):
+def gen_batch(model, tok, specs, codes, idx, rng, p_uncond, prompt_detail=None, prompt_defaults=False, corrupt=0.0):
     """Text -> image rows: embeds [B,T,H], mask [B,T], positions of the N predictions per row, targets."""
     emb_tok = model.language_model.get_input_embeddings()
     seqs, pos = [], []
     N = codes.shape[1]
-    img_emb = model.prepare_gen_img_embeds(codes[idx, :-1].reshape(-1)).view(len(idx), N - 1, -1)
+    fed = codes[idx, :-1].clone()
+    if corrupt > 0:  # a share of the fed-back codes replaced by random codes; the targets stay the true ones
+        hit = torch.from_numpy(rng.random(fed.shape) < corrupt)
+        fed[hit] = torch.from_numpy(rng.integers(model.gen_embed.weight.shape[0], size=int(hit.sum()))).to(fed.dtype)
+    img_emb = model.prepare_gen_img_embeds(fed.reshape(-1)).view(len(idx), N - 1, -1)
     for b, i in enumerate(idx):
         ids = templates.generation_ids(tok, sd.random_prompt(specs[i], rng, prompt_detail, prompt_defaults))
         if rng.random() < p_uncond:
@@ -518,7 +522,7 @@ def train_lm(model, tok, pool, args, steps, with_gen, seed_offset, gen_pool=None
         if with_gen:
             gi = rng.integers(len(gen_specs), size=args.gen_batch)
             x, mask, pos, tgt = gen_batch(model, tok, gen_specs, gen_codes, gi, rng, args.p_uncond, args.prompt_detail,
-                                          bool(args.prompt_defaults))
+                                          bool(args.prompt_defaults), args.gen_corrupt)
             h, _ = lm.model(inputs_embeds=x, attention_mask=mask)
             hp = h.gather(1, pos[:, :, None].expand(-1, -1, h.shape[-1]))
             logits = model.gen_head(hp)
@@ -633,6 +637,7 @@ def main():
     ap.add_argument("--lm-lr", type=float, default=2e-3)
     ap.add_argument("--prompt-detail", type=float, default=None, help="probability that a training prompt names size / position / background (default 0.5 / 0.6 / 0.7)")
     ap.add_argument("--prompt-defaults", type=int, default=0, help="1: training prompts always name a non-default size / position (a prompt without them means medium, centred)")
+    ap.add_argument("--gen-corrupt", type=float, default=0.0, help="share of fed-back image codes replaced by random ones in text -> image rows (targets unchanged; against exposure bias)")
     ap.add_argument("--p-uncond", type=float, default=0.12)
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the training-only attribute head")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run (a few steps, small pool)")
@@ -776,7 +781,7 @@ def main():
             "merge_images": args.merge_images, "mdec_steps": args.mdec_steps, "und3_steps": args.und3_steps,
             "vqpatch_steps": args.vqpatch_steps, "vqcan_steps": args.vqcan_steps, "vq_patchwise": args.vq_patchwise,
             "t2i_canonical": args.t2i_canonical, "prompt_detail": args.prompt_detail,
-            "prompt_defaults": args.prompt_defaults}
+            "prompt_defaults": args.prompt_defaults, "gen_corrupt": args.gen_corrupt}
     export(model, args.model_dir, meta)
     log(f"done: {times}")
 
