@@ -13,6 +13,12 @@ Stage vq3: a third warm-restart cycle of the whole VQ (--vq3-steps at --vq3-lr-s
 Stage vqdec: encoder, quant_conv and codebook of vq.pt frozen (codes unchanged), the decoder alone trains
   on (--vqdec-steps) -> vqdec.pt; optionally a second decoder-only cycle at half the peak learning rate
   (--vqdec2-steps, --stage vqdec2 alone) -> vqdec2.pt.
+Opt-in experiments for text -> image (off by default; the defaults make the shipped checkpoint; results in
+  MODEL_CARD.md "Tried after this checkpoint"): stage vqpatch (--vqpatch-steps: the whole VQ on per-patch
+  encoding, shapes_model.encode_patchwise), stage vqcan (--vqcan-steps: decoder-only on half canonical
+  pictures + edge loss), --vq-patchwise (codes per patch), --t2i-canonical (LM targets = codes of the
+  canonical picture of each description), --prompt-defaults (unnamed size / position = medium, centred),
+  --prompt-detail, --gen-corrupt (fed-back codes partly replaced, targets unchanged).
 Stage merge (--merge-codes K' > 0): spherical k-means of the codes fresh pictures choose -> a K'-row
   codebook (vqm.pt, with vqdec2's decoder); every later stage builds the model with K' codes.
 Stage mdec: the decoder alone adapts to the merged codes (--mdec-steps) -> mdec.pt (exported).
