@@ -189,12 +189,6 @@ def eval_captions(model, tok, n, seed, draw_size):
     return {k: v / n for k, v in ok.items()}, fails
 
 
-def vq_codes(vq, x, patchwise):
-    """The codes the checkpoint was trained with: per 16 x 16 patch (shapes_model.encode_patchwise) or
-    whole-picture encoding (config.json janus_shapes.vq_patchwise)."""
-    return shapes_model.encode_patchwise(vq, x) if patchwise else vq.encode(x)[1]
-
-
 def judge(img, bg, color, shape):
     """analyse(img) against the requested fields -> ({"bg","fg","shape","all": bool}, analysis)."""
     r = analyse(img)
@@ -207,12 +201,12 @@ def judge(img, bg, color, shape):
 def vq_reconstruct(vq, u8, patchwise):
     """uint8 pictures [B,S,S,3] -> VQ codes -> decoded uint8 pictures [B,S,S,3]."""
     x = (torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5
-    return jt.decoded_to_uint8(vq.decode_code(vq_codes(vq, x, patchwise)))
+    return jt.decoded_to_uint8(vq.decode_code(shapes_model.image_codes(vq, x, patchwise)))
 
 
 @torch.no_grad()
 def eval_vq_roundtrip(vq, size, n=300, seed=4343, fails_out=None, patchwise=False):
-    """Fresh drawn images -> VQ codes (vq_codes) -> decoded picture -> judge(); fraction with background,
+    """Fresh drawn images -> VQ codes (shapes_model.image_codes) -> decoded picture -> judge(); fraction with background,
     foreground colour and shape all right (per field too) and the mean absolute pixel error (0..255)."""
     rng = np.random.default_rng(seed)
     ok = {"bg": 0, "fg": 0, "shape": 0, "all": 0}

@@ -44,19 +44,23 @@ def make_config(tokenizer_len, image_size=64, bos=None, eos=None, pad=None, dims
     return jt.JanusConfig(lm=lm, vision=vision, vq=vq, aligner_input_dim=d["vit_width"], gen_head_embed=d["hidden"])
 
 
-def encode_patchwise(vq, x, patch=16):
-    """Image codes of janus-shapes: every 16 x 16 patch of x [B,3,S,S] goes through the VQ encoder alone
-    (a [B*(S/16)^2, 3, 16, 16] batch; 16x down -> one latent each) and takes its nearest code -> codes
-    [B, (S/16)^2], row-major. A patch's code depends on that patch only, so one description always gives
-    the same codes (a flat red patch is one code wherever it is); the decoder (trained on these codes) sees
-    all of them and draws the whole picture. Whole-picture encoding (vq.encode) would mix in context
-    through the encoder's receptive field and mid-block attention."""
+def patch_latents(vq, x, patch=16):
+    """x [B,3,S,S] -> pre-quantisation latents of every 16 x 16 patch put through the VQ encoder alone
+    (a [B*(S/16)^2, 3, 16, 16] batch; 16x down -> one latent each), laid out as the code grid
+    [B, D, S/16, S/16]. A patch's latent depends on that patch only (whole-picture encoding mixes in context
+    through the encoder's receptive field and mid-block attention)."""
     B, C, S, _ = x.shape
     g = S // patch
     p = x.unfold(2, patch, patch).unfold(3, patch, patch)             # [B,C,g,g,p,p]
     p = p.permute(0, 2, 3, 1, 4, 5).reshape(B * g * g, C, patch, patch)
-    _, codes, _ = vq.encode(p)
-    return codes.reshape(B, g * g)
+    return vq.encode_continuous(p).reshape(B, g, g, -1).permute(0, 3, 1, 2)
+
+
+def image_codes(vq, x, patchwise):
+    """x [B,3,S,S] in [-1,1] -> image codes [B, (S/16)^2], row-major: nearest codebook rows of the
+    whole-picture latents (vq.encode) or, with patchwise (train.py --vq-patchwise), of patch_latents — so
+    one description always gives the same codes (a flat red patch is one code wherever it is)."""
+    return vq.quantize(patch_latents(vq, x))[1] if patchwise else vq.encode(x)[1]
 
 
 def count(module):

@@ -15,7 +15,7 @@ Stage vqdec: encoder, quant_conv and codebook of vq.pt frozen (codes unchanged),
   (--vqdec2-steps, --stage vqdec2 alone) -> vqdec2.pt.
 Opt-in experiments for text -> image (off by default; the defaults make the shipped checkpoint; results in
   MODEL_CARD.md "Tried after this checkpoint"): stage vqpatch (--vqpatch-steps: the whole VQ on per-patch
-  encoding, shapes_model.encode_patchwise), stage vqcan (--vqcan-steps: decoder-only on half canonical
+  encoding, shapes_model.image_codes), stage vqcan (--vqcan-steps: decoder-only on half canonical
   pictures + edge loss), --vq-patchwise (codes per patch), --t2i-canonical (LM targets = codes of the
   canonical picture of each description), --prompt-defaults (unnamed size / position = medium, centred),
   --prompt-detail, --gen-corrupt (fed-back codes partly replaced, targets unchanged).
@@ -193,7 +193,7 @@ def train_vq_continue(model, args, steps, peak_lr, seed_offset, name, patchwise=
     """A further VQ cycle (warm restart): the whole quantised VQ (encoder, codebook, decoder) from the
     previous cycle's weights, a fresh Adam, 50 warm-up steps then cosine over `steps` from `peak_lr`, fresh
     images (own seed); unused codes re-seeded every 100 steps during the first 80 %. patchwise: latents
-    from patch_latents (stage vqpatch); canonical_frac / edge_weight as in train_vq_decoder."""
+    from shapes_model.patch_latents (stage vqpatch); canonical_frac / edge_weight as in train_vq_decoder."""
     vq = model.gen_vision_model
     rng = rng if rng is not None else np.random.default_rng(args.seed + seed_offset)
     opt = torch.optim.Adam(vq.parameters(), lr=peak_lr, betas=(0.5, 0.9))
@@ -205,7 +205,7 @@ def train_vq_continue(model, args, steps, peak_lr, seed_offset, name, patchwise=
         for gr in opt.param_groups:
             gr["lr"] = lr
         x = to_pixels(mixed_batch(rng, args.vq_batch, args.image_size, canonical_frac))
-        h = patch_latents(vq, x) if patchwise else vq.encode_continuous(x)
+        h = shapes_model.patch_latents(vq, x) if patchwise else vq.encode_continuous(x)
         zn = F.normalize(h.permute(0, 2, 3, 1), dim=-1)
         z_q, codes, _ = vq.quantize(h)
         rec = vq.decode(z_q)
@@ -232,16 +232,6 @@ def train_vq_continue(model, args, steps, peak_lr, seed_offset, name, patchwise=
     return time.time() - t0
 
 
-def patch_latents(vq, x):
-    """x [B,3,S,S] -> pre-quantisation latents of every 16 x 16 patch encoded alone, laid out as the
-    code grid [B, D, S/16, S/16] (the continuous side of shapes_model.encode_patchwise)."""
-    B, C, S, _ = x.shape
-    g = S // 16
-    p = x.unfold(2, 16, 16).unfold(3, 16, 16).permute(0, 2, 3, 1, 4, 5).reshape(B * g * g, C, 16, 16)
-    h = vq.encode_continuous(p)                                       # [B*g*g, D, 1, 1]
-    return h.reshape(B, g, g, -1).permute(0, 3, 1, 2)
-
-
 def mixed_batch(rng, n, size, canonical_frac):
     """n pictures: round(n * canonical_frac) canonical ones (sd.all_specs()), the rest fresh jittered draws."""
     n_can = int(round(n * canonical_frac))
@@ -250,8 +240,8 @@ def mixed_batch(rng, n, size, canonical_frac):
 
 
 def train_vq_patch(model, args, steps, peak_lr, seed_offset=25):
-    """Stage "vqpatch": the whole VQ retrains with per-patch encoding (patch_latents: each 16 x 16 patch
-    through the encoder alone), so that a patch's code depends on that patch only and one description
+    """Stage "vqpatch": the whole VQ retrains with per-patch encoding (shapes_model.patch_latents: each
+    16 x 16 patch through the encoder alone), so that a patch's code depends on that patch only and one description
     always gives the same codes. Starts from the previous VQ; its codebook is first re-seeded by spherical
     k-means of per-patch latents (the old rows were placed for whole-picture latents). Half of every batch
     (--vqcan-canonical-frac) are canonical pictures (what the LM learns to draw); loss as in
@@ -260,7 +250,7 @@ def train_vq_patch(model, args, steps, peak_lr, seed_offset=25):
     rng = np.random.default_rng(args.seed + seed_offset)
     K = vq.cfg.codebook_size
     with torch.no_grad():
-        lat = torch.cat([F.normalize(patch_latents(vq, to_pixels(mixed_batch(rng, 50, args.image_size, 0.5)))
+        lat = torch.cat([F.normalize(shapes_model.patch_latents(vq, to_pixels(mixed_batch(rng, 50, args.image_size, 0.5)))
                                      .permute(0, 2, 3, 1).reshape(-1, vq.cfg.codebook_embed_dim), dim=-1)
                          for _ in range(8)])
         C, n = spherical_kmeans(lat, K, 10, args.seed + seed_offset)
@@ -304,7 +294,7 @@ def train_vq_decoder(model, args, steps, peak_lr, seed_offset=6, name="vqdec", c
         with torch.no_grad():
             if patchwise:
                 g = args.image_size // 16
-                z_q = vq.quantize.get_codebook_entry(shapes_model.encode_patchwise(vq, x), g, g)
+                z_q = vq.quantize.get_codebook_entry(shapes_model.image_codes(vq, x, True), g, g)
             else:
                 z_q, codes, _ = vq.quantize(vq.encode_continuous(x))
         rec = vq.decode(z_q)
@@ -329,7 +319,7 @@ def encode_canonical(model, args):
     codes = []
     for i in range(0, len(specs), 250):
         u8 = np.stack([sd.draw(s, args.image_size, None, jitter=False) for s in specs[i:i + 250]])
-        codes.append(shapes_model.encode_patchwise(vq, to_pixels(u8)) if args.vq_patchwise else vq.encode(to_pixels(u8))[1])
+        codes.append(shapes_model.image_codes(vq, to_pixels(u8), args.vq_patchwise))
     codes = torch.cat(codes)
     log(f"canonical targets: {len(specs)} pictures, {len(torch.unique(codes))} distinct codes used")
     return specs, codes
@@ -345,8 +335,7 @@ def encode_pool(model, args):
         specs += s
         imgs.append(u8)
         if not args.t2i_canonical:  # the pictures are only captioned otherwise
-            x = to_pixels(u8)
-            codes.append(shapes_model.encode_patchwise(vq, x) if args.vq_patchwise else vq.encode(x)[1])
+            codes.append(shapes_model.image_codes(vq, to_pixels(u8), args.vq_patchwise))
     imgs = np.concatenate(imgs)
     if args.t2i_canonical:
         log(f"pool: {len(specs)} images (captions only)")
@@ -628,7 +617,7 @@ def main():
     ap.add_argument("--vqcan-steps", type=int, default=0, help="decoder-only cycle on canonical pictures (0 = off)")
     ap.add_argument("--vqcan-canonical-frac", type=float, default=0.5, help="canonical share of each vqcan batch")
     ap.add_argument("--vqcan-edge", type=float, default=1.0, help="weight of edge_loss() in stage vqcan")
-    ap.add_argument("--vq-patchwise", type=int, default=0, help="image codes from shapes_model.encode_patchwise (1) or whole-picture encoding (0)")
+    ap.add_argument("--vq-patchwise", type=int, default=0, help="image codes from shapes_model.image_codes (1) or whole-picture encoding (0)")
     ap.add_argument("--t2i-canonical", type=int, default=0, help="text -> image targets: canonical pictures' codes (1) or the jittered pool's (0)")
     ap.add_argument("--und-steps", type=int, default=1400)
     ap.add_argument("--und2-steps", type=int, default=500, help="second understanding cycle (warm restart) steps")
