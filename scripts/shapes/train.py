@@ -18,7 +18,16 @@ Opt-in experiments for text -> image (off by default; the defaults make the ship
   encoding, shapes_model.image_codes), stage vqcan (--vqcan-steps: decoder-only on half canonical
   pictures + edge loss), --vq-patchwise (codes per patch), --t2i-canonical (LM targets = codes of the
   canonical picture of each description), --prompt-defaults (unnamed size / position = medium, centred),
-  --prompt-detail, --gen-corrupt (fed-back codes partly replaced, targets unchanged).
+  --prompt-detail, --gen-corrupt (fed-back codes partly replaced, targets unchanged), --gen-label-smooth.
+Text -> image as shipped (train_all.sh): after joint, a chain of `more` links (--more-init: the previous
+  link's weights, --more-name: its output) with --t2i-canonical 1 --prompt-defaults 1, the last three with
+  --gen-cfg-loss: every text -> image row is paired with its unconditional twin (same codes) and besides
+  the cross-entropy of both rows, W x the cross-entropy of the guided logits u + w (c - u) (w =
+  --gen-cfg-w, the reference 5) is added, so sampling with guidance picks what the conditional row
+  learned (without it the unconditional row, near-certain once the first codes are fed back, has far
+  lower tail logits than the conditional one and w = 5 lifts a tail code over the target). The decoder
+  likewise: a chain of mdec links (--mdec-init, --mdec-name) on mostly canonical pictures
+  (--mdec-canonical-frac) with the edge loss (--mdec-edge).
 Stage merge (--merge-codes K' > 0): spherical k-means of the codes fresh pictures choose -> a K'-row
   codebook (vqm.pt, with vqdec2's decoder); every later stage builds the model with K' codes.
 Stage mdec: the decoder alone adapts to the merged codes (--mdec-steps) -> mdec.pt (exported).
@@ -232,11 +241,11 @@ def train_vq_continue(model, args, steps, peak_lr, seed_offset, name, patchwise=
     return time.time() - t0
 
 
-def mixed_batch(rng, n, size, canonical_frac):
+def mixed_batch(rng, n, size, canonical_frac, shape_weights=None):
     """n pictures: round(n * canonical_frac) canonical ones (sd.all_specs()), the rest fresh jittered draws."""
     n_can = int(round(n * canonical_frac))
     _, u8 = draw_batch(rng, n - n_can, size)
-    return np.concatenate([canonical_batch(rng, n_can, size)[1], u8]) if n_can else u8
+    return np.concatenate([canonical_batch(rng, n_can, size, shape_weights)[1], u8]) if n_can else u8
 
 
 def train_vq_patch(model, args, steps, peak_lr, seed_offset=25):
@@ -268,15 +277,20 @@ def edge_loss(rec, x):
         ((rc[..., 1:, :] - rc[..., :-1, :]) - (x[..., 1:, :] - x[..., :-1, :])).abs().mean()
 
 
-def canonical_batch(rng, n, size):
-    """n canonical (unjittered) pictures of specs drawn uniformly from sd.all_specs()."""
+def canonical_batch(rng, n, size, shape_weights=None):
+    """n canonical (unjittered) pictures of specs drawn from sd.all_specs(): uniformly, or with
+    shape_weights {shape: w} (default 1) as relative weights of the specs of each shape."""
     every = sd.all_specs()
-    specs = [every[i] for i in rng.integers(len(every), size=n)]
+    if shape_weights:
+        w = np.array([shape_weights.get(s["shape"], 1.0) for s in every])
+        specs = [every[i] for i in rng.choice(len(every), size=n, p=w / w.sum())]
+    else:
+        specs = [every[i] for i in rng.integers(len(every), size=n)]
     return specs, np.stack([sd.draw(s, size, None, jitter=False) for s in specs])
 
 
 def train_vq_decoder(model, args, steps, peak_lr, seed_offset=6, name="vqdec", canonical_frac=0.0, edge_weight=0.0,
-                     patchwise=False):
+                     patchwise=False, shape_weights=None):
     """Stage "vqdec": encoder, quant_conv and codebook frozen (so every image keeps its codes), only
     post_quant_conv + decoder keep training on the reconstruction loss. Independent of the LM stages.
     canonical_frac of each batch are canonical pictures (what the language model learns to draw, stage
@@ -290,7 +304,7 @@ def train_vq_decoder(model, args, steps, peak_lr, seed_offset=6, name="vqdec", c
         lr = peak_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         for gr in opt.param_groups:
             gr["lr"] = lr
-        x = to_pixels(mixed_batch(rng, args.vqdec_batch, args.image_size, canonical_frac))
+        x = to_pixels(mixed_batch(rng, args.vqdec_batch, args.image_size, canonical_frac, shape_weights))
         with torch.no_grad():
             if patchwise:
                 g = args.image_size // 16
@@ -400,8 +414,10 @@ def pad_stack(seqs, H):
     return out, mask
 
 
-def gen_batch(model, tok, specs, codes, idx, rng, p_uncond, prompt_detail=None, prompt_defaults=False, corrupt=0.0):
-    """Text -> image rows: embeds [B,T,H], mask [B,T], positions of the N predictions per row, targets."""
+def gen_batch(model, tok, specs, codes, idx, rng, p_uncond, prompt_detail=None, prompt_defaults=False, corrupt=0.0,
+              paired=False):
+    """Text -> image rows: embeds [B,T,H], mask [B,T], positions of the N predictions per row, targets.
+    paired: 2B rows, the B conditional rows followed by their unconditional twins (same codes; p_uncond unused)."""
     emb_tok = model.language_model.get_input_embeddings()
     seqs, pos = [], []
     N = codes.shape[1]
@@ -410,15 +426,21 @@ def gen_batch(model, tok, specs, codes, idx, rng, p_uncond, prompt_detail=None, 
         hit = torch.from_numpy(rng.random(fed.shape) < corrupt)
         fed[hit] = torch.from_numpy(rng.integers(model.gen_embed.weight.shape[0], size=int(hit.sum()))).to(fed.dtype)
     img_emb = model.prepare_gen_img_embeds(fed.reshape(-1)).view(len(idx), N - 1, -1)
+    rows = []
     for b, i in enumerate(idx):
         ids = templates.generation_ids(tok, sd.random_prompt(specs[i], rng, prompt_detail, prompt_defaults))
-        if rng.random() < p_uncond:
+        if not paired and rng.random() < p_uncond:
             ids = templates.uncond_ids(tok, ids)
+        rows.append((b, ids))
+    if paired:
+        rows += [(b, templates.uncond_ids(tok, ids)) for b, ids in rows]
+    for b, ids in rows:
         L = len(ids)
         seqs.append(torch.cat([emb_tok(torch.tensor(ids)), img_emb[b]], 0))
         pos.append(torch.arange(L - 1, L - 1 + N))
     x, mask = pad_stack(seqs, emb_tok.weight.shape[1])
-    return x, mask, torch.stack(pos), codes[idx].long()
+    tgt = codes[idx].long()
+    return x, mask, torch.stack(pos), torch.cat([tgt, tgt]) if paired else tgt
 
 
 def und_batch(model, tok, specs, imgs, idx, rng, n_img_tokens):
@@ -516,12 +538,18 @@ def train_lm(model, tok, pool, args, steps, with_gen, seed_offset, gen_pool=None
         loss = 0.0
         if with_gen:
             gi = rng.integers(len(gen_specs), size=args.gen_batch)
+            paired = args.gen_cfg_loss > 0
             x, mask, pos, tgt = gen_batch(model, tok, gen_specs, gen_codes, gi, rng, args.p_uncond, args.prompt_detail,
-                                          bool(args.prompt_defaults), args.gen_corrupt)
+                                          bool(args.prompt_defaults), args.gen_corrupt, paired)
             h, _ = lm.model(inputs_embeds=x, attention_mask=mask)
             hp = h.gather(1, pos[:, :, None].expand(-1, -1, h.shape[-1]))
             logits = model.gen_head(hp)
-            l_gen = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
+            K = logits.shape[-1]
+            l_gen = F.cross_entropy(logits.reshape(-1, K), tgt.reshape(-1), label_smoothing=args.gen_label_smooth)
+            if paired:  # the guided logits of inference (facts §5.2) must also pick the target
+                lc, lu = logits[: len(gi)], logits[len(gi):]
+                guided = lu + args.gen_cfg_w * (lc - lu)
+                l_gen = l_gen + args.gen_cfg_loss * F.cross_entropy(guided.reshape(-1, K), tgt[: len(gi)].reshape(-1))
             loss = l_gen
         ui = rng.integers(len(specs), size=args.joint_und_batch if with_gen else args.und_batch)
         x, mask, rows, cols, tg, feats = und_batch(model, tok, specs, imgs, ui, rng, n_img)
@@ -588,6 +616,17 @@ def build_model(tok, image_size, seed, codebook=None):
     return model
 
 
+def parse_weights(text):
+    """"star=4,cross=2" -> {"star": 4.0, "cross": 2.0} (names checked against sd.SHAPES)."""
+    out = {}
+    for item in filter(None, text.split(",")):
+        name, _, w = item.partition("=")
+        if name not in sd.SHAPES or not w:
+            raise SystemExit(f"--mdec-shape-weights: bad entry {item!r} (want SHAPE=WEIGHT, shapes {sd.SHAPES})")
+        out[name] = float(w)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=build_tokenizer.DEFAULT_OUT)
@@ -608,6 +647,12 @@ def main():
     ap.add_argument("--merge-iters", type=int, default=25)
     ap.add_argument("--mdec-steps", type=int, default=600, help="decoder adaptation to the merged codebook")
     ap.add_argument("--mdec-lr-scale", type=float, default=0.2, help="peak lr of stage mdec / --vq-lr")
+    ap.add_argument("--mdec-init", default=None, help="stage mdec starts from this VQ state dict (default: WORK/vqm.pt)")
+    ap.add_argument("--mdec-name", default="mdec", help="stage mdec writes WORK/NAME.pt (export reads mdec)")
+    ap.add_argument("--mdec-shape-weights", default="", help="canonical pictures of stage mdec: relative weight per "
+                    "shape, e.g. star=4 (thin star points decode blunt; default 1 each)")
+    ap.add_argument("--mdec-canonical-frac", type=float, default=0.0, help="canonical share of each mdec batch")
+    ap.add_argument("--mdec-edge", type=float, default=0.0, help="weight of edge_loss() in stage mdec")
     ap.add_argument("--pool", type=int, default=20000)
     ap.add_argument("--vqdec-steps", type=int, default=700)
     ap.add_argument("--vqdec-batch", type=int, default=8)
@@ -626,6 +671,8 @@ def main():
     ap.add_argument("--joint-pool", type=int, default=6000, help="images encoded to codes for the joint stage")
     ap.add_argument("--more-steps", type=int, default=1100, help="continuation of the joint stage (stage more; 0 = off)")
     ap.add_argument("--more-pool", type=int, default=4000, help="fresh images encoded for stage more")
+    ap.add_argument("--more-init", default=None, help="stage more starts from this state dict (default: WORK/model.pt)")
+    ap.add_argument("--more-name", default="model_more", help="stage more writes WORK/NAME.pt (und3 and export read model_more)")
     ap.add_argument("--gen-batch", type=int, default=32)
     ap.add_argument("--und-batch", type=int, default=16)
     ap.add_argument("--joint-und-batch", type=int, default=8, help="image -> caption rows per joint step")
@@ -633,6 +680,12 @@ def main():
     ap.add_argument("--prompt-detail", type=float, default=None, help="probability that a training prompt names size / position / background (default 0.5 / 0.6 / 0.7)")
     ap.add_argument("--prompt-defaults", type=int, default=0, help="1: training prompts always name a non-default size / position (a prompt without them means medium, centred)")
     ap.add_argument("--gen-corrupt", type=float, default=0.0, help="share of fed-back image codes replaced by random ones in text -> image rows (targets unchanged; against exposure bias)")
+    ap.add_argument("--gen-label-smooth", type=float, default=0.0, help="label smoothing of the text -> image loss: "
+                    "gives conditional and unconditional logits the same floor, so guidance (w > 1) amplifies no noise")
+    ap.add_argument("--gen-cfg-loss", type=float, default=0.0, help="weight of a cross-entropy on the guided logits "
+                    "u + w (c - u) (every text -> image row paired with its unconditional twin; 0 = off, rows then "
+                    "unconditional with probability --p-uncond)")
+    ap.add_argument("--gen-cfg-w", type=float, default=5.0, help="guidance weight w of --gen-cfg-loss (reference default 5)")
     ap.add_argument("--p-uncond", type=float, default=0.12)
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the training-only attribute head")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run (a few steps, small pool)")
@@ -713,9 +766,11 @@ def main():
     mdec_path = os.path.join(args.work, "mdec.pt")
     if args.stage in ("all", "mdec") and args.merge_codes > 0 and args.mdec_steps > 0:
         # Decoder-only adaptation to the merged codebook (encoder and codes fixed), low peak lr.
-        model.gen_vision_model.load_state_dict(torch.load(vqm_path))
-        times["mdec_s"] = round(train_vq_decoder(model, args, args.mdec_steps, args.vq_lr * args.mdec_lr_scale, 16, "mdec"))
-        torch.save(model.gen_vision_model.state_dict(), mdec_path)
+        model.gen_vision_model.load_state_dict(torch.load(args.mdec_init or vqm_path))
+        times["mdec_s"] = round(train_vq_decoder(model, args, args.mdec_steps, args.vq_lr * args.mdec_lr_scale, 16, "mdec",
+                                                 args.mdec_canonical_frac, args.mdec_edge, False,
+                                                 parse_weights(args.mdec_shape_weights)))
+        torch.save(model.gen_vision_model.state_dict(), os.path.join(args.work, args.mdec_name + ".pt"))
     if args.stage in ("all", "joint"):
         # The VQ whose encoder + codebook give the codes (decoder stages after it keep them unchanged).
         model.gen_vision_model.load_state_dict(torch.load(
@@ -732,7 +787,7 @@ def main():
         torch.save(model.state_dict(), os.path.join(args.work, "model.pt"))
     if args.stage in ("all", "more") and args.more_steps > 0:
         # Continuation of the joint stage on a fresh pool (new seed), shorter schedule, lower peak lr.
-        model.load_state_dict(torch.load(os.path.join(args.work, "model.pt")))
+        model.load_state_dict(torch.load(args.more_init or os.path.join(args.work, "model.pt")))
         model.gen_vision_model.eval()
         args.joint_pool, pool_seed = args.more_pool, args.seed
         args.seed = args.seed + 100
@@ -741,7 +796,7 @@ def main():
         args.lm_lr = args.lm_lr * 0.5
         times["more_s"] = round(train_lm(model, tok, pool, args, args.more_steps, True, 7, gen_pool))
         args.seed, args.lm_lr = pool_seed, args.lm_lr * 2
-        torch.save(model.state_dict(), os.path.join(args.work, "model_more.pt"))
+        torch.save(model.state_dict(), os.path.join(args.work, args.more_name + ".pt"))
     lm_final = os.path.join(args.work, "model_more.pt" if args.more_steps > 0 else "model.pt")
     und3_path = os.path.join(args.work, "model_und3.pt")
     if args.stage in ("all", "und3") and args.und3_steps > 0:
@@ -768,7 +823,8 @@ def main():
     elif args.vqdec_steps > 0:
         model.gen_vision_model.load_state_dict(torch.load(decoded_vq))
     times["total_s"] = round(time.time() - t_all)
-    meta = {"recipe": "scripts/shapes/train.py", "seed": args.seed, "threads": args.threads,
+    meta = {"recipe": "scripts/shapes/train_all.sh (stages of scripts/shapes/train.py; below: the export call's flags, "
+                      "the links of the more / mdec chains are listed in train_all.sh)", "seed": args.seed, "threads": args.threads,
             "vq_steps": args.vq_steps, "vq2_steps": args.vq2_steps, "vq3_steps": args.vq3_steps, "vq_batch": args.vq_batch,
             "vqdec_steps": args.vqdec_steps, "vqdec2_steps": args.vqdec2_steps, "und_steps": args.und_steps,
             "und2_steps": args.und2_steps, "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool,
@@ -776,7 +832,11 @@ def main():
             "merge_images": args.merge_images, "mdec_steps": args.mdec_steps, "und3_steps": args.und3_steps,
             "vqpatch_steps": args.vqpatch_steps, "vqcan_steps": args.vqcan_steps, "vq_patchwise": args.vq_patchwise,
             "t2i_canonical": args.t2i_canonical, "prompt_detail": args.prompt_detail,
-            "prompt_defaults": args.prompt_defaults, "gen_corrupt": args.gen_corrupt}
+            "prompt_defaults": args.prompt_defaults, "gen_corrupt": args.gen_corrupt,
+            "gen_label_smooth": args.gen_label_smooth, "p_uncond": args.p_uncond,
+            "gen_cfg_loss": args.gen_cfg_loss, "gen_cfg_w": args.gen_cfg_w,
+            "mdec_canonical_frac": args.mdec_canonical_frac, "mdec_edge": args.mdec_edge,
+            "mdec_shape_weights": args.mdec_shape_weights}
     export(model, args.model_dir, meta)
     log(f"done: {times}")
 

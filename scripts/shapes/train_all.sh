@@ -26,10 +26,32 @@ wait "$a"
 wait "$b"
 run --stage vqdec2 --threads 1 > "$work/vqdec2.log" 2>&1
 run --stage merge --threads 2 > "$work/merge.log" 2>&1
-( run --stage joint --threads 1 > "$work/joint.log" 2>&1 && run --stage more --threads 1 > "$work/more.log" 2>&1 &&
-  run --stage und3 --threads 1 > "$work/und3.log" 2>&1 ) & a=$!
-run --stage mdec --threads 1 > "$work/mdec.log" 2>&1 & b=$!
+# Text -> image from here on: canonical targets, prompt defaults (train.py header); every link a `more`
+# stage (fresh Adam, cosine schedule, same 4 000-image pool) from the previous link's weights.
+t2i=(--t2i-canonical 1 --prompt-defaults 1)
+cfg=(--joint-und-batch 4 --gen-batch 16 --gen-cfg-loss)
+lm_chain() {
+  run --stage joint --threads 1 > "$work/joint.log" 2>&1
+  run --stage more "${t2i[@]}" --more-steps 1100 --more-name t2i1 > "$work/t2i1.log" 2>&1
+  run --stage more "${t2i[@]}" --more-init "$work/t2i1.pt" --more-steps 4000 --joint-und-batch 4 --more-name t2i2 > "$work/t2i2.log" 2>&1
+  run --stage more "${t2i[@]}" --more-init "$work/t2i2.pt" --more-steps 1500 "${cfg[@]}" 1 --more-name t2i3 > "$work/t2i3.log" 2>&1
+  run --stage more "${t2i[@]}" --more-init "$work/t2i3.pt" --more-steps 2500 "${cfg[@]}" 2 --more-name t2i4 > "$work/t2i4.log" 2>&1
+  run --stage more "${t2i[@]}" --more-init "$work/t2i4.pt" --more-steps 3000 "${cfg[@]}" 2 --more-name t2i5 > "$work/t2i5.log" 2>&1
+  run --stage more "${t2i[@]}" --more-init "$work/t2i5.pt" --more-steps 4000 "${cfg[@]}" 3 > "$work/more.log" 2>&1
+  run --stage und3 --threads 1 > "$work/und3.log" 2>&1
+}
+# The decoder (encoder and merged codebook frozen, so the codes stay): mdec as before, then links on 90 %
+# canonical pictures with the edge loss, the last with stars (thin points) weighted 4x.
+can=(--mdec-canonical-frac 0.9 --mdec-edge 1)
+dec_chain() {
+  run --stage mdec --threads 1 --mdec-name mdec1 > "$work/mdec1.log" 2>&1
+  run --stage mdec --mdec-init "$work/mdec1.pt" --mdec-steps 600 --mdec-lr-scale 0.5 "${can[@]}" --mdec-name mdec2 > "$work/mdec2.log" 2>&1
+  run --stage mdec --mdec-init "$work/mdec2.pt" --mdec-steps 1200 --mdec-lr-scale 0.3 "${can[@]}" --mdec-name mdec3 > "$work/mdec3.log" 2>&1
+  run --stage mdec --mdec-init "$work/mdec3.pt" --mdec-steps 800 --mdec-lr-scale 0.3 "${can[@]}" --mdec-shape-weights star=4 > "$work/mdec.log" 2>&1
+}
+lm_chain & a=$!
+dec_chain & b=$!
 wait "$a"
 wait "$b"
-run --stage export --threads 1 > "$work/export.log" 2>&1
+run --stage export "${t2i[@]}" --gen-cfg-loss 3 --threads 1 > "$work/export.log" 2>&1
 "$py" evaluate.py --model-dir "$model" --threads 2 --json "$work/eval.json" | tail -n 1
