@@ -5,8 +5,10 @@
 #   VQ (128 px -> 8 x 8 codes): cycles 1+2 (2 threads), cycle 3 (2 threads)
 #   und (1 thread) || vqdec (1 thread); then vqdec2 (1 thread)
 #   merge: codebook 1024 -> 128 codes (2 threads)
-#   joint, more, und3 (1 thread each, in turn) || mdec (1 thread); then export, then evaluate.py
-# Measured on an otherwise idle 2-core machine: about 2 h 20 min wall (MODEL_CARD.md, "recipe").
+#   joint, six text -> image `more` links, und3 (1 thread each, in turn) || four mdec links (1 thread);
+#   then export, then evaluate.py
+# Measured on the 2-core development VM: about 4 h 10 min wall (MODEL_CARD.md, "Run time"); the links
+# were run one by one as found (each link's first logged step was re-checked against this script).
 # Stops at the first stage that fails (its log is in WORK_DIR).
 # Usage: scripts/shapes/train_all.sh [WORK_DIR] [MODEL_DIR]   (defaults: build-shapes/train, the shipped dir)
 set -euo pipefail
