@@ -13,12 +13,12 @@ Stage vq3: a third warm-restart cycle of the whole VQ (--vq3-steps at --vq3-lr-s
 Stage vqdec: encoder, quant_conv and codebook of vq.pt frozen (codes unchanged), the decoder alone trains
   on (--vqdec-steps) -> vqdec.pt; optionally a second decoder-only cycle at half the peak learning rate
   (--vqdec2-steps, --stage vqdec2 alone) -> vqdec2.pt.
-Opt-in experiments for text -> image (off by default; the defaults make the shipped checkpoint; results in
-  MODEL_CARD.md "Tried after this checkpoint"): stage vqpatch (--vqpatch-steps: the whole VQ on per-patch
-  encoding, shapes_model.image_codes), stage vqcan (--vqcan-steps: decoder-only on half canonical
-  pictures + edge loss), --vq-patchwise (codes per patch), --t2i-canonical (LM targets = codes of the
-  canonical picture of each description), --prompt-defaults (unnamed size / position = medium, centred),
-  --prompt-detail, --gen-corrupt (fed-back codes partly replaced, targets unchanged), --gen-label-smooth.
+Opt-in options for text -> image (off by default: the defaults alone make the third checkpoint's recipe;
+  train_all.sh adds the chains below that made the shipped one; results in MODEL_CARD.md): stage vqpatch
+  (--vqpatch-steps: the whole VQ on per-patch encoding, shapes_model.image_codes), stage vqcan
+  (--vqcan-steps: decoder-only on half canonical pictures + edge loss), --vq-patchwise (codes per patch),
+  --t2i-canonical (LM targets = codes of the canonical picture of each description), --prompt-defaults
+  (unnamed size / position = medium, centred), --prompt-detail, --gen-corrupt (fed-back codes partly replaced, targets unchanged), --gen-label-smooth.
 Text -> image as shipped (train_all.sh): after joint, a chain of `more` links (--more-init: the previous
   link's weights, --more-name: its output) with --t2i-canonical 1 --prompt-defaults 1, the last three with
   --gen-cfg-loss: every text -> image row is paired with its unconditional twin (same codes) and besides
