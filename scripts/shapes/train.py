@@ -18,7 +18,8 @@ Opt-in options for text -> image (off by default: the defaults alone make the th
   (--vqpatch-steps: the whole VQ on per-patch encoding, shapes_model.image_codes), stage vqcan
   (--vqcan-steps: decoder-only on half canonical pictures + edge loss), --vq-patchwise (codes per patch),
   --t2i-canonical (LM targets = codes of the canonical picture of each description), --prompt-defaults
-  (unnamed size / position = medium, centred), --prompt-detail, --gen-corrupt (fed-back codes partly replaced, targets unchanged), --gen-label-smooth.
+  (unnamed size / position = medium, centred), --prompt-detail, --gen-corrupt (fed-back codes partly
+  replaced, targets unchanged), --gen-label-smooth.
 Text -> image as shipped (train_all.sh): after joint, a chain of `more` links (--more-init: the previous
   link's weights, --more-name: its output) with --t2i-canonical 1 --prompt-defaults 1, the last three with
   --gen-cfg-loss: every text -> image row is paired with its unconditional twin (same codes) and besides
