@@ -68,10 +68,10 @@ TEST(ShapesQuality, ClassifierOnDrawnImages) {
     std::printf("classifier on drawn images: %d / %d\n", ok, n);
 }
 
-// Fourth checkpoint (2026-11-29, train_all.sh: canonical targets, prompt defaults, guided-logit loss,
-// star-weighted decoder): all three right 29 / 30 = 97 % (background 30, foreground colour 30, shape 29:
-// one star drawn blunt, read as a circle); MODEL_CARD.md: 95 % of 150 sampled. The third checkpoint got
-// 6 / 30, the second (64 px) 4 / 30.
+// Fifth checkpoint (2026-11-29, train_all.sh: the ~1 h bf16 recipe — canonical targets, prompt defaults,
+// guided-logit loss from the start, star-weighted decoder): all three right 29 / 30 = 97 % (background 30,
+// foreground colour 29, shape 30: one black star read as blue); MODEL_CARD.md: 94 % of 150 sampled. The
+// fourth checkpoint (4 h recipe) got 29 / 30, the third 6 / 30, the second (64 px) 4 / 30.
 TEST(ShapesQuality, TextToImage) {
     janus::ImageGenOptions o;
     o.model = model();
@@ -97,8 +97,9 @@ TEST(ShapesQuality, TextToImage) {
     EXPECT_GE(double(ok) / n, kTarget);
 }
 
-// Fourth checkpoint (2026-11-29): colour and shape right 30 / 30. The third got 28 / 30 (two squares
-// called circles), the second (64 px) 30 / 30, the first 7 / 30.
+// Fifth checkpoint (2026-11-29): colour and shape right 29 / 30 (a small yellow triangle in a corner called
+// a star). The fourth got 30 / 30, the third 28 / 30 (two squares called circles), the second (64 px)
+// 30 / 30, the first 7 / 30.
 TEST(ShapesQuality, Captions) {
     janus::UnderstandOptions o;
     o.model = model();
