@@ -852,7 +852,8 @@ def main():
         model.gen_vision_model.load_state_dict(torch.load(decoded_vq))
     times["total_s"] = round(time.time() - t_all)
     meta = {"recipe": "scripts/shapes/train_all.sh (stages of scripts/shapes/train.py; below: the export call's flags, "
-                      "the links of the more / mdec chains are listed in train_all.sh)", "seed": args.seed, "threads": args.threads,
+                      "the stages and links before it are listed in train_all.sh)", "seed": args.seed, "threads": args.threads,
+            "bf16": args.bf16, "lm_lr": args.lm_lr, "gen_batch": args.gen_batch, "joint_und_batch": args.joint_und_batch,
             "vq_steps": args.vq_steps, "vq2_steps": args.vq2_steps, "vq3_steps": args.vq3_steps, "vq_batch": args.vq_batch,
             "vqdec_steps": args.vqdec_steps, "vqdec2_steps": args.vqdec2_steps, "und_steps": args.und_steps,
             "und2_steps": args.und2_steps, "joint_steps": args.lm_steps, "pool": args.pool, "joint_pool": args.joint_pool,
