@@ -141,7 +141,7 @@ def autocast(args):
     """--bf16: forward passes under CPU autocast (matrix products and convolutions in bfloat16 through
     oneDNN, ~4x the float32 OpenBLAS rate on an AVX-512 BF16 core; weights and optimiser stay float32,
     autocast computes cross-entropies in float32)."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(getattr(args, "bf16", 0)))
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16))
 
 
 def group_norm_f32(self, x):
