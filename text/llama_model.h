@@ -28,13 +28,12 @@
 
 #include "janus/text.h"
 #include "kernels/backend.h"
+#include "kernels/tensor_lookup.h"
 #include "text/kv_cache.h"
 #include "text/lm_config.h"
 
 namespace janus {
 
-// name → tensor (undefined Tensor when absent). Names are full checkpoint names.
-using TensorLookup = std::function<Tensor(const std::string& name)>;
 
 // Where the decoder's tensors live inside a checkpoint.
 struct LmTensorNames {

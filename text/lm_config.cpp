@@ -1,4 +1,4 @@
-// LmConfig from io::parse_language_config (the one config.json parser, transformers' LlamaConfig /
+// LmConfig from models::parse_language_config (the one config.json parser, transformers' LlamaConfig /
 // Qwen2Config defaults) plus the checks of what the decoder supports (see text/lm_config.h).
 #include "text/lm_config.h"
 
@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "janus/error.h"
-#include "kernels/io/model_config.h"
+#include "models/model_config.h"
 
 namespace janus {
 
@@ -25,7 +25,7 @@ LmConfig LmConfig::from_json(const nlohmann::json& j, const std::string& arch, c
         throw Error(source + ": unsupported architecture '" + arch + "' (supported: " + list + ")");
     }
     return from_language_config(
-        io::parse_language_config(j, arch == "Qwen2ForCausalLM" ? "qwen2" : "llama", source), source);
+        models::parse_language_config(j, arch == "Qwen2ForCausalLM" ? "qwen2" : "llama", source), source);
 }
 
 namespace {
@@ -37,7 +37,7 @@ int32_t token_id(int64_t v, const char* key, const std::string& source) {
 }
 }  // namespace
 
-LmConfig LmConfig::from_language_config(const io::LanguageConfig& l, const std::string& source) {
+LmConfig LmConfig::from_language_config(const models::LanguageConfig& l, const std::string& source) {
     const bool qwen = l.model_type == "qwen2";
     LmConfig c;
     c.architecture = qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM";

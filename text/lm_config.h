@@ -1,7 +1,7 @@
 // LmConfig: the hyper-parameters of a Llama-family decoder (LlamaForCausalLM, Qwen2ForCausalLM and
 // the Janus language model) in the form the runtime uses. The config.json parsing itself, with
 // transformers' defaults for absent keys (facts §1.2: Janus-Pro-7B's language_config spells out only
-// a few keys), is io::parse_language_config (kernels/io/model_config.h), the single source of truth;
+// a few keys), is models::parse_language_config (models/model_config.h), the single source of truth;
 // LmConfig converts its result and rejects what this decoder cannot run.
 //
 // Shapes implied: embed [vocab, hidden]; q [heads·head_dim, hidden]; k/v [kv_heads·head_dim, hidden];
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace janus::io {
+namespace janus::models {
 struct LanguageConfig;
 }
 
@@ -48,12 +48,12 @@ struct LmConfig {
     std::vector<int32_t> eos_ids;  // eos_token_id as written in config.json (int or list); may be empty
     int32_t bos_id = -1;           // bos_token_id as written in config.json; -1 when absent
 
-    // Parses one LM config object via io::parse_language_config. `arch` is the architecture to assume
+    // Parses one LM config object via models::parse_language_config. `arch` is the architecture to assume
     // ("LlamaForCausalLM" or "Qwen2ForCausalLM"); `source` names the file/key in errors. Throws
     // janus::Error on bad values and on settings this decoder does not support.
     static LmConfig from_json(const nlohmann::json& j, const std::string& arch, const std::string& source);
     // The runtime form of an already-parsed config (model_type "llama" or "qwen2"); same checks.
-    static LmConfig from_language_config(const io::LanguageConfig& l, const std::string& source);
+    static LmConfig from_language_config(const models::LanguageConfig& l, const std::string& source);
     // Architectures this build can run.
     static const std::vector<std::string>& supported_architectures();
     int64_t q_dim() const { return heads * head_dim; }

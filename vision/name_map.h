@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
-#include "text/llama_model.h"  // TensorLookup
+#include "kernels/tensor_lookup.h"
 
 namespace janus::vision {
 

@@ -12,7 +12,7 @@
 // ResBlock: h = conv2(swish(GN2(conv1(swish(GN1(x)))))); out = (nin_shortcut(x) | x) + h.
 // AttnBlock: single head over the H·W positions with dim C, scale C^−½; q/k/v/proj_out are 1×1 convs.
 // Activations are channel-major [C, H·W]; attention needs token-major [H·W, C], done with
-// vision/layout.h transposes. Workspace: three buffers of the largest activation (128·384² f32 =
+// vision/transpose.h transposes. Workspace: three buffers of the largest activation (128·384² f32 =
 // 72 MiB at the real size) plus small attention buffers.
 #pragma once
 #include <cstdint>
@@ -23,7 +23,7 @@
 #include "janus/vision.h"
 #include "kernels/backend.h"
 #include "vision/attention.h"
-#include "vision/layout.h"
+#include "vision/transpose.h"
 #include "vision/name_map.h"
 #include "vision/vision_config.h"
 

@@ -19,8 +19,5 @@ struct InfoOptions {
 // for config.json files of unsupported architectures (the message lists the supported ones).
 std::string describe_checkpoint(const std::string& path, const InfoOptions& options = {});
 
-// Times both load modes (mmap / read) on this checkpoint: open, a cold and a warm sequential pass
-// over all tensor bytes, and random 64-byte reads. Drops the files' page cache first. Text or JSON.
-std::string benchmark_checkpoint_load(const std::string& path, bool json);
 
 }  // namespace janus

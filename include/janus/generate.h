@@ -193,38 +193,5 @@ int64_t parse_size(const std::string& text, const std::string& what);
 MemoryPlan plan_synthetic(const std::string& name, int images, int64_t prompt_tokens,
                           const std::string& kv_dtype = "bf16", int64_t limit_bytes = 0);
 
-// ---- `janus bench generate` ----------------------------------------------------------------------
-struct GenerateBenchOptions {
-    std::string synthetic = "janus-pro-1b";  // janus-pro-1b | janus-pro-7b | tiny
-    std::string dtype = "bf16";              // weight + compute dtype
-    std::vector<int> parallel{1, 16};        // images per step (P); 2P rows each
-    int steps = 16;                          // decode steps measured per P (after the prefill)
-    int prompt_tokens = 24;                  // L
-    int threads = 0;
-    bool torch = true;                       // also run scripts/reference/bench_generate_torch.py
-    std::string python = "/usr/bin/python3";
-    uint64_t seed = 1;
-};
-struct GenerateBenchRow {
-    int parallel = 0;
-    double prefill_ms = 0;
-    double step_ms = 0;                      // median decode step (2P rows + gen_head + CFG + sample + feed)
-    double images_per_minute = 0;            // P / (prefill + 576 steps), extrapolated
-    double bytes_per_step = 0;               // weights + KV read by one step
-    double flops_per_step = 0;
-    double achieved_gbps = 0, achieved_gflops = 0;
-    double roofline_fraction = 0;            // time the roofline allows / measured
-    double torch_step_ms = 0, torch_prefill_ms = 0;  // eager PyTorch, same shapes and threads (0 = not run)
-    double speedup = 0;                      // torch_step_ms / step_ms
-};
-struct GenerateBenchResult {
-    std::string model, dtype, backend, torch_version, torch_note;
-    int threads = 0, steps = 0, prompt_tokens = 0;
-    double weight_bytes = 0, read_gbps = 0, peak_gflops = 0;
-    std::vector<GenerateBenchRow> rows;
-    std::string to_text() const;
-    std::string to_json() const;
-};
-GenerateBenchResult run_generate_benchmark(const GenerateBenchOptions& options);
 
 }  // namespace janus

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "janus/bench.h"
 #include "command.h"
 #include "janus/text.h"
 

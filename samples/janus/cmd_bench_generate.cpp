@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "janus/bench.h"
 #include "command.h"
 #include "janus/generate.h"
 

@@ -3,6 +3,7 @@
 // (include/janus/vision.h, vision/bench_vision.cpp). Markdown table (or --json) on stdout.
 #include <cstdio>
 
+#include "janus/bench.h"
 #include "command.h"
 #include "janus/vision.h"
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "janus/bench.h"
 #include "command.h"
 #include "janus/checkpoint.h"
 

@@ -3,7 +3,7 @@
 //   janus vq -m MODEL --decode CODES.npy -o OUT.png         codes → image
 //   janus vq -m MODEL --roundtrip IMAGE OUT.png             image → codes → image
 // --dump DIR writes vq_pixel_values / vq_latent / vq_codes (encode) and vq_decoded [1,3,S,S] /
-// vq_image_uint8 [S,S,3] (decode). Logic: pipelines/understand_vq.cpp, vision/vq_model.cpp.
+// vq_image_uint8 [S,S,3] (decode). Logic: pipelines/vq_tokenizer.cpp, vision/vq_model.cpp.
 #include <cstdio>
 
 #include "command.h"

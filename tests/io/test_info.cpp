@@ -1,4 +1,4 @@
-// `janus info` report (kernels/io/model_info.h, include/janus/checkpoint.h): missing / unexpected /
+// `janus info` report (pipelines/model_report.h, include/janus/checkpoint.h): missing / unexpected /
 // mis-shaped tensors, per-part counts and the memory estimate, on fixtures whose contents are known
 // by construction (scripts/reference/make_io_fixtures.py) and on the text team's tiny Janus model.
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 
 #include "janus/checkpoint.h"
 #include "janus/error.h"
-#include "kernels/io/model_info.h"
+#include "pipelines/model_report.h"
 
 namespace {
 
@@ -15,7 +15,7 @@ const std::string kData = std::string(JANUS_TEST_DATA);
 
 TEST(Info, ReportsMissingUnexpectedAndMisshapedTensors) {
     janus::InfoOptions opt;
-    auto r = janus::io::inspect_model(kData + "/io/info_llama", opt);
+    auto r = janus::info::inspect_model(kData + "/io/info_llama", opt);
     ASSERT_TRUE(r.config.has_value());
     ASSERT_EQ(r.missing.size(), 1u);
     EXPECT_EQ(r.missing[0].name, "model.layers.1.mlp.up_proj.weight");
@@ -66,7 +66,7 @@ TEST(Info, TinyJanusHasEveryExpectedTensor) {
     // module tree at small widths; the name map must match every tensor in it.
     janus::InfoOptions opt;
     opt.parallel = 2;
-    auto r = janus::io::inspect_model(kData + "/models/tiny-janus-lm/bf16", opt);
+    auto r = janus::info::inspect_model(kData + "/models/tiny-janus-lm/bf16", opt);
     ASSERT_TRUE(r.config && r.config->janus);
     EXPECT_TRUE(r.missing.empty());
     EXPECT_TRUE(r.unexpected.empty());
@@ -81,7 +81,7 @@ TEST(Info, TinyJanusHasEveryExpectedTensor) {
 }
 
 TEST(Info, NoConfigStillListsTensors) {
-    auto r = janus::io::inspect_model(kData + "/io/torch_views.bin", {});
+    auto r = janus::info::inspect_model(kData + "/io/torch_views.bin", {});
     EXPECT_FALSE(r.config.has_value());
     EXPECT_EQ(r.tensors, 8);
     EXPECT_NE(janus::describe_checkpoint(kData + "/io/torch_views.bin").find("architecture: unknown"), std::string::npos);

@@ -7,13 +7,13 @@
 #include <map>
 
 #include "janus/error.h"
-#include "kernels/io/model_config.h"
-#include "kernels/io/tensor_names.h"
+#include "models/model_config.h"
+#include "models/tensor_names.h"
 #include "text/lm_config.h"
 
 namespace {
 
-using namespace janus::io;
+using namespace janus::models;
 
 const std::string kConfigs = std::string(JANUS_TEST_DATA) + "/io/configs/";
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "janus/bench.h"
 #include "janus/text.h"
 #include "kernels/backend.h"
 #include "pipelines/model_bundle.h"

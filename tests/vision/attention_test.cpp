@@ -1,4 +1,4 @@
-// GemmAttention (vision/attention.h) and Transposer (vision/layout.h) against float64 scalar
+// GemmAttention (vision/attention.h) and Transposer (vision/transpose.h) against float64 scalar
 // references. Tolerance: max|Δ| / max|ref| ≤ 1e-5 (f32 GEMMs over ≤ 64-long dot products).
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include "janus/error.h"
 #include "kernels/backend.h"
 #include "vision/attention.h"
-#include "vision/layout.h"
+#include "vision/transpose.h"
 
 using namespace janus;
 

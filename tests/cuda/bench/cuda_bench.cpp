@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "janus/bench.h"
 #include "janus/error.h"
 #include "janus/text.h"
 #include "kernels/backend.h"

@@ -1,5 +1,5 @@
 // config.json parsing with transformers defaults (see model_config.h for the defaults table).
-#include "kernels/io/model_config.h"
+#include "models/model_config.h"
 
 #include <filesystem>
 #include <fstream>
@@ -7,7 +7,7 @@
 
 #include "janus/error.h"
 
-namespace janus::io {
+namespace janus::models {
 
 const char* architecture_name(Architecture a) {
     switch (a) {
@@ -324,4 +324,4 @@ ModelConfig ModelConfig::load(const std::string& model_dir) {
     return from_json(j, p.string());
 }
 
-}  // namespace janus::io
+}  // namespace janus::models

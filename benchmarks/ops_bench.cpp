@@ -18,7 +18,7 @@
 #include "janus/bench.h"
 #include "janus/error.h"
 #include "kernels/backend.h"
-#include "kernels/cpu/bench_peaks.h"
+#include "benchmarks/roofline.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 

@@ -1,7 +1,7 @@
-// Roofline probes (see bench_peaks.h). The AVX-512 / AVX2 bodies are compiled with target
+// Roofline probes (see roofline.h). The AVX-512 / AVX2 bodies are compiled with target
 // attributes and selected with the same cpuid dispatch as the kernels; no library inline functions
 // are used inside them.
-#include "kernels/cpu/bench_peaks.h"
+#include "benchmarks/roofline.h"
 
 #include <immintrin.h>
 

@@ -20,9 +20,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "kernels/io/model_config.h"
+#include "models/model_config.h"
 
-namespace janus::io {
+namespace janus::models {
 
 enum class NameScheme : uint8_t { official, transformers };
 
@@ -51,4 +51,4 @@ struct OfficialName {
 // transformers-converted Janus name -> official name (built from the config's expected lists).
 std::unordered_map<std::string, OfficialName> transformers_to_official(const ModelConfig& cfg);
 
-}  // namespace janus::io
+}  // namespace janus::models

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-namespace janus::io {
+namespace janus::models {
 
 struct RopeScaling {
     std::string type;                         // "" = none; "linear", "dynamic", "llama3", "yarn", ...
@@ -146,4 +146,4 @@ struct ModelConfig {
 // Parses one LM config object with the defaults of `model_type` ("llama" or "qwen2").
 LanguageConfig parse_language_config(const nlohmann::json& j, const std::string& model_type, const std::string& source);
 
-}  // namespace janus::io
+}  // namespace janus::models

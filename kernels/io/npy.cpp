@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "janus/error.h"
-#include "janus/vision.h"
+#include "janus/npy.h"
 #include "kernels/dtype.h"
 
 namespace janus {

@@ -1,9 +1,9 @@
 // Expected tensor lists per architecture and the Janus official <-> transformers name map
 // (see tensor_names.h). Module trees: facts §1.3-§1.6 (SigLIP, projectors, heads), §1.5 (VQ-16),
 // §2.2 (official names), §2.4 (converted names).
-#include "kernels/io/tensor_names.h"
+#include "models/tensor_names.h"
 
-namespace janus::io {
+namespace janus::models {
 
 namespace {
 
@@ -332,4 +332,4 @@ std::string tensor_part(const std::string& name, Architecture arch) {
     return "other";
 }
 
-}  // namespace janus::io
+}  // namespace janus::models

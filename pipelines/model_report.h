@@ -1,4 +1,4 @@
-// ModelReport: what `janus info` knows about a checkpoint — files, architecture, per-part
+// ModelReport (pipelines: it reads checkpoints and uses the generation memory plan): what `janus info` knows about a checkpoint — files, architecture, per-part
 // parameter/byte counts, missing/unexpected/mis-shaped tensors against the expected-name map
 // (tensor_names.h), and a memory estimate: weights used by inference + KV cache for a chat context
 // (+ CFG rows and a VQ-decode buffer estimate for Janus text-to-image). Rendered as text or JSON.
@@ -12,10 +12,14 @@
 
 #include "janus/checkpoint.h"
 #include "kernels/io/checkpoint.h"
-#include "kernels/io/model_config.h"
-#include "kernels/io/tensor_names.h"
+#include "models/model_config.h"
+#include "models/tensor_names.h"
 
-namespace janus::io {
+namespace janus::info {
+
+using models::ExpectedTensor;
+using models::ModelConfig;
+using models::NameScheme;
 
 struct PartSummary {
     std::string part;         // "lm", "siglip", ...
@@ -66,4 +70,4 @@ ModelReport inspect_model(const std::string& path, const InfoOptions& opt);
 std::string report_text(const ModelReport& r, const InfoOptions& opt);
 nlohmann::json report_json(const ModelReport& r);
 
-}  // namespace janus::io
+}  // namespace janus::info

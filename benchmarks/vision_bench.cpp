@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "janus/bench.h"
+#include "janus/error.h"
 #include "janus/vision.h"
 #include "kernels/backend.h"
 #include "vision/random_weights.h"

@@ -1,5 +1,5 @@
 // Load-mode benchmark (see load_bench.h).
-#include "kernels/io/load_bench.h"
+#include "benchmarks/load_bench.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -2,7 +2,7 @@
 // GEMM (M = 32) over weights [N, K] in bf16/f32, prefill GEMM (M = 512), decode attention over a
 // bf16 KV cache, and the VQ decoder's 3×3 conv. Counters: bytes/s of weights (GEMV) and FLOP/s.
 // Weights are replicated to > 256 MiB and cycled so GEMV reads DRAM, not cache.
-// Run: build/benchmarks/bench_ops [--benchmark_filter=Gemv] ; threads: JANUS_BENCH_THREADS (0 = cores).
+// Run: build/benchmarks/micro/ops_gbench [--benchmark_filter=Gemv] ; threads: JANUS_BENCH_THREADS (0 = cores).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>

@@ -1,5 +1,5 @@
-// Transposer: y[B, A] = x[A, B]ᵀ via Backend::embedding with D = 1 (see layout.h).
-#include "vision/layout.h"
+// Transposer: y[B, A] = x[A, B]ᵀ via Backend::embedding with D = 1 (see transpose.h).
+#include "vision/transpose.h"
 
 #include <vector>
 

@@ -1,6 +1,6 @@
-// `janus info` report: inspection, text and JSON rendering (see model_info.h) and the public
+// `janus info` report: inspection, text and JSON rendering (see model_report.h) and the public
 // janus::describe_checkpoint (include/janus/checkpoint.h).
-#include "kernels/io/model_info.h"
+#include "pipelines/model_report.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -8,7 +8,10 @@
 #include <filesystem>
 #include <unordered_map>
 
-namespace janus::io {
+namespace janus::info {
+
+using namespace janus::io;
+using namespace janus::models;
 
 namespace {
 
@@ -329,13 +332,13 @@ nlohmann::json report_json(const ModelReport& r) {
     return j;
 }
 
-}  // namespace janus::io
+}  // namespace janus::info
 
 namespace janus {
 
 std::string describe_checkpoint(const std::string& path, const InfoOptions& options) {
-    io::ModelReport r = io::inspect_model(path, options);
-    return options.json ? io::report_json(r).dump(2) + "\n" : io::report_text(r, options);
+    info::ModelReport r = info::inspect_model(path, options);
+    return options.json ? info::report_json(r).dump(2) + "\n" : info::report_text(r, options);
 }
 
 }  // namespace janus

@@ -1,6 +1,6 @@
 // `janus bench decode`: LlamaModel speed against the memory roofline, measured in one run.
 //   1. weights: random with a named model's LM shapes (text/synthetic.h) or a real model directory;
-//   2. streaming-read bandwidth over 1 GiB on all backend threads (kernels/cpu/bench_peaks.h);
+//   2. streaming-read bandwidth over 1 GiB on all backend threads (benchmarks/roofline.h);
 //   3. prefill of `prefill_tokens` tokens (batch 1) → prefill tok/s;
 //   4. `tokens` greedy decode steps at batch 1 (after the prefill) → step ms, tok/s;
 //   5. `tokens` decode steps at batch `batch` (short prompts) → step ms;
@@ -15,9 +15,10 @@
 #include <sstream>
 #include <thread>
 
+#include "janus/bench.h"
 #include "janus/text.h"
 #include "kernels/backend.h"
-#include "kernels/cpu/bench_peaks.h"
+#include "benchmarks/roofline.h"
 #include "pipelines/model_bundle.h"
 #include "text/sampling.h"
 #include "text/synthetic.h"

@@ -19,8 +19,9 @@
 #include <sstream>
 #include <thread>
 
+#include "janus/bench.h"
 #include "janus/generate.h"
-#include "kernels/cpu/bench_peaks.h"
+#include "benchmarks/roofline.h"
 #include "kernels/cpu/gemm.h"
 #include "pipelines/generate_engine.h"
 #include "text/synthetic.h"
