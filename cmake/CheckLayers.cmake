@@ -69,8 +69,9 @@ foreach(rule IN LISTS rules)
           endforeach()
         endif()
       elseif(is_model_layer GREATER -1 AND line MATCHES "#[ \t]*include[ \t]*<([^>]+)>")
-        if(CMAKE_MATCH_1 MATCHES "${cuda_system_regex}")
-          string(APPEND violations "  ${rel}: #include <${CMAKE_MATCH_1}> (model code never includes CUDA headers;"
+        set(sys "${CMAKE_MATCH_1}")
+        if(sys MATCHES "${cuda_system_regex}")
+          string(APPEND violations "  ${rel}: #include <${sys}> (model code never includes CUDA headers;"
                  " go through kernels/backend.h)\n")
         endif()
       endif()

@@ -1,0 +1,2 @@
+// planted: model code including a CUDA header
+#include <cuda_runtime.h>

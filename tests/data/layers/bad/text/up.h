@@ -1,0 +1,2 @@
+// planted: text/ reaching up into pipelines/
+#include "pipelines/model_bundle.h"

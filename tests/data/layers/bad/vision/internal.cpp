@@ -1,0 +1,2 @@
+// planted: vision/ reaching into a CPU backend internal
+#include "kernels/cpu/gemm.h"
