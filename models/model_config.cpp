@@ -92,21 +92,21 @@ JanusConfig parse_janus(const nlohmann::json& j, const std::string& source) {
     c.vision.image_size = get_int(vp, "image_size", 384, vsrc);
     c.vision.select_layer = get_int(vp, "select_layer", -1, vsrc);
     c.vision.select_feature = get_str(vp, "select_feature", "same", vsrc);
-    int64_t full_depth = 24;
-    if (c.vision.model_name != "siglip_large_patch16_384") {
-        if (!vp.contains("width") || !vp.contains("layers") || !vp.contains("heads"))
-            throw Error(vsrc + ": vision model '" + c.vision.model_name +
-                        "' is not supported (only siglip_large_patch16_384, used by Janus and Janus-Pro; test "
-                        "models may instead give width, layers, heads, mlp_ratio and patch_size)");
-        c.vision.width = get_int(vp, "width", 0, vsrc);
-        full_depth = get_int(vp, "layers", 0, vsrc);
-        c.vision.heads = get_int(vp, "heads", 0, vsrc);
-        c.vision.patch_size = get_int(vp, "patch_size", 16, vsrc);
-        c.vision.mlp_dim = int64_t(double(c.vision.width) * get_double(vp, "mlp_ratio", 4.0, vsrc));
-        check_positive(c.vision.width, "width", vsrc);
-        check_positive(c.vision.heads, "heads", vsrc);
-        check_positive(c.vision.patch_size, "patch_size", vsrc);
-    }
+    const bool explicit_dims = vp.contains("width") && vp.contains("layers") && vp.contains("heads");
+    if (c.vision.model_name != "siglip_large_patch16_384" && !explicit_dims)
+        throw Error(vsrc + ": vision model '" + c.vision.model_name +
+                    "' is not supported (only siglip_large_patch16_384, used by Janus and Janus-Pro; test "
+                    "models may instead give width, layers, heads, mlp_ratio and patch_size)");
+    c.vision.width = get_int(vp, "width", c.vision.width, vsrc);
+    c.vision.layers = get_int(vp, "layers", c.vision.layers, vsrc);
+    c.vision.heads = get_int(vp, "heads", c.vision.heads, vsrc);
+    c.vision.patch_size = get_int(vp, "patch_size", c.vision.patch_size, vsrc);
+    c.vision.mlp_dim = int64_t(double(c.vision.width) * get_double(vp, "mlp_ratio", 4.0, vsrc));
+    check_positive(c.vision.width, "width", vsrc);
+    check_positive(c.vision.layers, "layers", vsrc);
+    check_positive(c.vision.heads, "heads", vsrc);
+    check_positive(c.vision.patch_size, "patch_size", vsrc);
+    const int64_t full_depth = c.vision.layers;
     // select_layer <= 0 keeps layers + k + 1 blocks, k > 0 keeps k blocks (facts §1.3).
     c.vision.depth = c.vision.select_layer <= 0 ? full_depth + c.vision.select_layer + 1 : c.vision.select_layer;
     if (c.vision.depth <= 0 || c.vision.depth > full_depth)
@@ -147,6 +147,7 @@ JanusConfig parse_janus(const nlohmann::json& j, const std::string& source) {
         g.ch = get_int(gvp, "ch", g.ch, gsrc);
         g.z_channels = get_int(gvp, "z_channels", g.z_channels, gsrc);
         g.num_res_blocks = get_int(gvp, "num_res_blocks", g.num_res_blocks, gsrc);
+        g.image_size = get_int(gvp, "image_size", g.image_size, gsrc);
         auto mult = [&](const char* key, std::vector<int64_t>& out) {
             auto it = gvp.find(key);
             if (it == gvp.end()) return;
@@ -193,11 +194,29 @@ JanusConfig parse_janus_transformers(const nlohmann::json& j, const std::string&
     c.vision.image_size = get_int(vc, "image_size", 384, vsrc);
     c.vision.patch_size = get_int(vc, "patch_size", 16, vsrc);
     c.vision.mlp_dim = int64_t(double(c.vision.width) * get_double(vc, "mlp_ratio", 4.0, vsrc));
+    c.vision.mlp_dim = get_int(vc, "intermediate_size", c.vision.mlp_dim, vsrc);
+    c.vision.eps = get_double(vc, "layer_norm_eps", c.vision.eps, vsrc);
+    c.vision.layers = c.vision.depth;
     check_positive(c.vision.patch_size, "patch_size", vsrc);
     check_positive(c.vision.depth, "num_hidden_layers", vsrc);
     const nlohmann::json& vq = sub(j, "vq_config");
-    c.gen_vision.image_token_size = get_int(vq, "num_embeddings", 16384, source + " vq_config");
-    c.gen_vision.n_embed = get_int(vq, "embed_dim", 8, source + " vq_config");
+    const std::string qsrc = source + " vq_config";
+    GenVisionConfig& g = c.gen_vision;
+    g.image_token_size = get_int(vq, "num_embeddings", 16384, qsrc);
+    g.n_embed = get_int(vq, "embed_dim", 8, qsrc);
+    g.z_channels = get_int(vq, "latent_channels", g.z_channels, qsrc);
+    g.ch = get_int(vq, "base_channels", g.ch, qsrc);
+    if (auto it = vq.find("channel_multiplier"); it != vq.end() && !it->is_null()) {
+        if (!it->is_array() || it->empty() || it->size() > 8) wrong_type(qsrc, "channel_multiplier", *it, "a list of 1-8 integers");
+        g.decoder_ch_mult.clear();
+        for (const auto& v : *it) {
+            if (!v.is_number_integer() || v.get<int64_t>() <= 0) wrong_type(qsrc, "channel_multiplier", *it, "a list of positive integers");
+            g.decoder_ch_mult.push_back(v.get<int64_t>());
+        }
+        g.encoder_ch_mult = g.decoder_ch_mult;
+    }
+    g.num_res_blocks = get_int(vq, "num_res_blocks", g.num_res_blocks, qsrc);
+    g.image_size = get_int(vq, "image_size", g.image_size, qsrc);
     const int64_t hidden = c.language.hidden_size;
     c.aligner.input_dim = c.vision.width;
     c.aligner.n_embed = hidden;
@@ -210,6 +229,18 @@ JanusConfig parse_janus_transformers(const nlohmann::json& j, const std::string&
 }
 
 }  // namespace
+
+JanusConfig parse_janus_config(const nlohmann::json& j, const std::string& source) {
+    if (!j.is_object()) throw Error(source + ": config is not a JSON object");
+    std::string arch;
+    if (auto it = j.find("architectures"); it != j.end() && it->is_array() && !it->empty() && (*it)[0].is_string())
+        arch = (*it)[0].get<std::string>();
+    const std::string model_type = get_str(j, "model_type", "", source);
+    const bool transformers = arch == "JanusForConditionalGeneration" || model_type == "janus" ||
+                              (arch.empty() && model_type.empty() && !j.contains("language_config") &&
+                               (j.contains("text_config") || j.contains("vq_config")));
+    return transformers ? parse_janus_transformers(j, source) : parse_janus(j, source);
+}
 
 LanguageConfig parse_language_config(const nlohmann::json& j, const std::string& model_type, const std::string& source) {
     if (!j.is_object()) throw Error(source + ": expected a JSON object");

@@ -70,20 +70,22 @@ struct LanguageConfig {
     }
 };
 
-// Janus sub-models. SigLIP dims come from the model_name table (siglip_large_patch16_384); for any
-// other model_name (tiny test models) janus.cpp reads width, layers, heads, mlp_ratio and
-// patch_size from vision_config.params.
+// Janus sub-models. SigLIP dims default to siglip_large_patch16_384 (the only model_name the released
+// models use); vision_config.params may spell out width, layers, heads, mlp_ratio and patch_size
+// (tiny test models do, and must for any other model_name).
 struct JanusVisionConfig {
     std::string cls = "CLIPVisionTower";
     std::string model_name = "siglip_large_patch16_384";
     int64_t image_size = 384;
     int64_t patch_size = 16;
     int64_t width = 1024;
-    int64_t depth = 24;        // blocks in the checkpoint (after select_layer truncation)
+    int64_t layers = 24;       // blocks of the encoder as configured (before select_layer)
+    int64_t depth = 24;        // blocks run (after select_layer truncation)
     int64_t heads = 16;
     int64_t mlp_dim = 4096;
     int64_t select_layer = -1;
     std::string select_feature = "same";
+    double eps = 1e-6;         // LayerNorm epsilon (transformers: layer_norm_eps)
     int64_t num_patches() const { return (image_size / patch_size) * (image_size / patch_size); }
 };
 struct MlpProjectorConfig {  // aligner / gen_aligner: Linear(in, n) -> GELU -> Linear(n, n)
@@ -105,6 +107,7 @@ struct GenVisionConfig {  // VQ-16: hyper-parameters are hard-coded in the refer
     std::vector<int64_t> encoder_ch_mult = {1, 1, 2, 2, 4};
     std::vector<int64_t> decoder_ch_mult = {1, 1, 2, 2, 4};
     int64_t num_res_blocks = 2;  // encoder; the decoder uses num_res_blocks + 1
+    int64_t image_size = 384;    // pixels per side of a generated image (codes: image_size / 2^(levels-1))
 };
 struct GenHeadConfig {
     std::string cls = "vision_head";
@@ -142,6 +145,11 @@ struct ModelConfig {
     // Reads <dir>/config.json.
     static ModelConfig load(const std::string& model_dir);
 };
+
+// The Janus sub-configs of a whole config.json, official (multi_modality) or transformers ("janus")
+// layout, with the official defaults for absent keys — also for partial configs (only
+// vision_config / gen_vision_config, or {}), as the vision tests and `janus bench vision` use.
+JanusConfig parse_janus_config(const nlohmann::json& j, const std::string& source);
 
 // Parses one LM config object with the defaults of `model_type` ("llama" or "qwen2").
 LanguageConfig parse_language_config(const nlohmann::json& j, const std::string& model_type, const std::string& source);

@@ -192,12 +192,15 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 std::string projector_rename(const std::string& rest) {
     // rest = "layers.<n>.<param>"
     size_t dot = rest.find('.', 7);
+    if (dot == std::string::npos || dot == 7 || rest.find_first_not_of("0123456789", 7) != dot) return "";
     int n = std::stoi(rest.substr(7, dot - 7));
     std::string param = rest.substr(dot);
     return n == 0 ? "fc1" + param : "hidden_layers." + std::to_string(n / 2 - 1) + param;
 }
 
-// Official non-LM Janus tensor -> its transformers name(s) and shape(s); empty when dropped.
+// Official non-LM Janus tensor -> its transformers name(s) and shape(s); empty when dropped. The
+// names come from transformers_name(); the fused SigLIP qkv (split into q/k/v rows) and pos_embed
+// ([1, N, W] squeezed to [N, W]) also change shape.
 std::vector<std::pair<ExpectedTensor, OfficialName>> to_transformers(const ExpectedTensor& e) {
     std::vector<std::pair<ExpectedTensor, OfficialName>> out;
     auto emit = [&](const std::string& name, Shape shape, int qkv = -1, bool squeezed = false) {
@@ -208,52 +211,70 @@ std::vector<std::pair<ExpectedTensor, OfficialName>> to_transformers(const Expec
     };
     const std::string& n = e.name;
     const std::string vt = "vision_model.vision_tower.";
+    if (starts_with(n, vt) && n.find(".attn.qkv.") != std::string::npos) {
+        const std::string rest = n.substr(vt.size());
+        const size_t dot = rest.find('.', 7);
+        const std::string layer = "model.vision_model.encoder.layers." + rest.substr(7, dot - 7) + ".self_attn.";
+        const std::string param = rest.substr(rest.find(".attn.qkv.") + 10);
+        Shape third = e.shape;
+        third[0] /= 3;
+        const char* qkv[3] = {"q_proj.", "k_proj.", "v_proj."};
+        for (int k = 0; k < 3; k++) emit(layer + qkv[k] + param, third, k);
+        return out;
+    }
+    const std::string name = transformers_name(n);
+    if (name.empty()) return out;
+    if (n == vt + "pos_embed") emit(name, {e.shape[1], e.shape[2]}, -1, true);
+    else emit(name, e.shape);
+    return out;
+}
+
+}  // namespace
+
+std::string transformers_name(const std::string& n) {
+    const std::string vt = "vision_model.vision_tower.";
     if (starts_with(n, vt)) {
-        std::string rest = n.substr(vt.size());
+        const std::string rest = n.substr(vt.size());
         const std::string mv = "model.vision_model.";
-        if (starts_with(rest, "attn_pool.")) return out;
-        if (rest == "pos_embed") emit(mv + "embeddings.position_embedding.weight", {e.shape[1], e.shape[2]}, -1, true);
-        else if (starts_with(rest, "patch_embed.proj.")) emit(mv + "embeddings.patch_embedding." + rest.substr(17), e.shape);
-        else if (starts_with(rest, "norm.")) emit(mv + "post_layernorm." + rest.substr(5), e.shape);
-        else if (starts_with(rest, "blocks.")) {
-            size_t dot = rest.find('.', 7);
-            std::string layer = mv + "encoder.layers." + rest.substr(7, dot - 7) + ".";
-            std::string sub = rest.substr(dot + 1);
-            if (starts_with(sub, "attn.qkv.")) {
-                Shape third = e.shape;
-                third[0] /= 3;
-                const char* qkv[3] = {"q_proj.", "k_proj.", "v_proj."};
-                for (int k = 0; k < 3; k++) emit(layer + "self_attn." + qkv[k] + sub.substr(9), third, k);
-            } else if (starts_with(sub, "attn.proj.")) emit(layer + "self_attn.projection_layer." + sub.substr(10), e.shape);
-            else if (starts_with(sub, "norm1.")) emit(layer + "layer_norm1." + sub.substr(6), e.shape);
-            else if (starts_with(sub, "norm2.")) emit(layer + "layer_norm2." + sub.substr(6), e.shape);
-            else emit(layer + sub, e.shape);
-        }
-    } else if (starts_with(n, "aligner.")) {
-        emit("model.aligner." + projector_rename(n.substr(8)), e.shape);
-    } else if (starts_with(n, "gen_aligner.")) {
-        emit("model.generation_aligner." + projector_rename(n.substr(12)), e.shape);
-    } else if (starts_with(n, "gen_head.output_mlp_projector.")) {
-        emit("model.generation_head.proj_out." + n.substr(30), e.shape);
-    } else if (starts_with(n, "gen_head.vision_head.")) {
-        emit("model.generation_head.vision_head." + n.substr(21), e.shape);
-    } else if (n == "gen_embed.weight") {
-        emit("model.generation_embeddings.weight", e.shape);
-    } else if (starts_with(n, "gen_vision_model.")) {
+        if (starts_with(rest, "attn_pool.")) return "";  // dropped by the converter
+        if (rest == "pos_embed") return mv + "embeddings.position_embedding.weight";
+        if (starts_with(rest, "patch_embed.proj.")) return mv + "embeddings.patch_embedding." + rest.substr(17);
+        if (starts_with(rest, "norm.")) return mv + "post_layernorm." + rest.substr(5);
+        if (!starts_with(rest, "blocks.")) return "";
+        const size_t dot = rest.find('.', 7);
+        if (dot == std::string::npos) return "";
+        const std::string layer = mv + "encoder.layers." + rest.substr(7, dot - 7) + ".";
+        const std::string sub = rest.substr(dot + 1);
+        if (starts_with(sub, "attn.qkv.")) return "";  // split into q_proj / k_proj / v_proj
+        if (starts_with(sub, "attn.proj.")) return layer + "self_attn.projection_layer." + sub.substr(10);
+        if (starts_with(sub, "norm1.")) return layer + "layer_norm1." + sub.substr(6);
+        if (starts_with(sub, "norm2.")) return layer + "layer_norm2." + sub.substr(6);
+        return layer + sub;
+    }
+    if (starts_with(n, "aligner.layers.")) {
+        const std::string r = projector_rename(n.substr(8));
+        return r.empty() ? "" : "model.aligner." + r;
+    }
+    if (starts_with(n, "gen_aligner.layers.")) {
+        const std::string r = projector_rename(n.substr(12));
+        return r.empty() ? "" : "model.generation_aligner." + r;
+    }
+    if (starts_with(n, "gen_head.output_mlp_projector.")) return "model.generation_head.proj_out." + n.substr(30);
+    if (starts_with(n, "gen_head.vision_head.")) return "model.generation_head.vision_head." + n.substr(21);
+    if (starts_with(n, "gen_embed.")) return "model.generation_embeddings." + n.substr(10);
+    if (starts_with(n, "gen_vision_model.")) {
         std::string rest = n.substr(17);
-        if (rest == "quantize.codebook_used") return out;
+        if (rest == "quantize.codebook_used") return "";  // dropped by the converter
         rest = replace_all(rest, "decoder.conv_blocks.", "decoder.up.");
         rest = replace_all(rest, "encoder.conv_blocks.", "encoder.down.");
         rest = replace_all(rest, ".res.", ".block.");
         rest = replace_all(rest, "mid.0.", "mid.block_1.");
         rest = replace_all(rest, "mid.1.", "mid.attn_1.");
         rest = replace_all(rest, "mid.2.", "mid.block_2.");
-        emit("model.vqmodel." + rest, e.shape);
+        return "model.vqmodel." + rest;
     }
-    return out;
+    return "";
 }
-
-}  // namespace
 
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& cfg, NameScheme scheme) {
     if (cfg.architecture != Architecture::janus) {

@@ -48,6 +48,10 @@ struct OfficialName {
     int qkv_part = -1;  // 0/1/2: this tensor is the q/k/v third (rows) of the fused official qkv
     bool squeezed = false;  // pos_embed: official shape [1, N, W], converted [N, W]
 };
+// Official non-LM Janus name -> its transformers-converted spelling (facts §2.4), by string rewriting;
+// "" when the converter drops the tensor (attn_pool.*, quantize.codebook_used) or splits it (the
+// fused SigLIP attn.qkv: ask for q_proj / k_proj / v_proj), and for names outside those parts.
+std::string transformers_name(const std::string& official);
 // transformers-converted Janus name -> official name (built from the config's expected lists).
 std::unordered_map<std::string, OfficialName> transformers_to_official(const ModelConfig& cfg);
 

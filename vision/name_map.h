@@ -1,4 +1,5 @@
-// The central tensor-name map for the non-LM parts of a Janus checkpoint. Model code asks for the
+// Tensor lookups for the non-LM parts of a Janus checkpoint (the name map itself lives once, in
+// models/tensor_names.h). Model code asks for the
 // OFFICIAL name (facts §2.2, e.g. "vision_model.vision_tower.blocks.3.norm1.weight"); the loader tries
 // it, then its transformers-converted spelling (facts §2.4, e.g.
 // "model.vision_model.encoder.layers.3.layer_norm1.weight"). Tensors that are split or reshaped by
@@ -14,7 +15,7 @@
 namespace janus::vision {
 
 // transformers-converted spelling of an official name ("" when the name has no counterpart, e.g.
-// attn_pool.* and quantize.codebook_used, which the converter drops).
+// attn_pool.* and quantize.codebook_used, which the converter drops): models::transformers_name.
 std::string hf_name(const std::string& official);
 
 // Finds tensors under either spelling and uploads them to the backend.

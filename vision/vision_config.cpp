@@ -1,29 +1,12 @@
-// Parsing of the SigLIP / VQ-16 dimensions from config.json (official and transformers spellings,
-// official defaults when absent). See vision_config.h.
+// SigLIP / VQ-16 runtime dimensions from the Janus sub-configs that models/model_config.h parses
+// (the one config.json parser). See vision_config.h.
 #include "vision/vision_config.h"
+
+#include <algorithm>
 
 #include "janus/error.h"
 
 namespace janus::vision {
-
-namespace {
-
-template <class T>
-void get(const nlohmann::json& o, const char* key, T* out, const std::string& source) {
-    if (!o.is_object() || !o.contains(key) || o[key].is_null()) return;
-    try {
-        *out = o[key].get<T>();
-    } catch (const std::exception&) {
-        throw Error(source + ": config key '" + key + "' has the wrong type (" + o[key].dump() + ")");
-    }
-}
-
-const nlohmann::json& sub(const nlohmann::json& c, const char* key) {
-    static const nlohmann::json empty = nlohmann::json::object();
-    return c.is_object() && c.contains(key) && c[key].is_object() ? c[key] : empty;
-}
-
-}  // namespace
 
 int SiglipConfig::depth() const {
     int k = select_layer;
@@ -49,69 +32,41 @@ void VqConfig::validate(const std::string& source) const {
     if (image_size % downsample()) bad("image_size must be a multiple of the downsample factor");
 }
 
-SiglipConfig siglip_config_from_json(const nlohmann::json& c, const std::string& source) {
+SiglipConfig siglip_config(const models::JanusConfig& c, const std::string& source) {
     SiglipConfig s;
-    const nlohmann::json& vc = sub(c, "vision_config");
-    if (vc.contains("params")) {  // official multi_modality
-        const nlohmann::json& p = sub(vc, "params");
-        get(p, "image_size", &s.image_size, source);
-        get(p, "patch_size", &s.patch_size, source);
-        get(p, "width", &s.width, source);
-        get(p, "layers", &s.layers, source);
-        get(p, "heads", &s.heads, source);
-        get(p, "select_layer", &s.select_layer, source);
-        double ratio = 4.0;
-        get(p, "mlp_ratio", &ratio, source);
-        s.mlp_dim = int(s.width * ratio);
-        std::string name;
-        get(p, "model_name", &name, source);
-        if (!name.empty() && name != "siglip_large_patch16_384" && !p.contains("width"))
-            throw Error(source + ": vision model '" + name + "' is not supported (only siglip_large_patch16_384)");
-    } else if (!vc.empty()) {  // transformers janus
-        get(vc, "image_size", &s.image_size, source);
-        get(vc, "patch_size", &s.patch_size, source);
-        get(vc, "hidden_size", &s.width, source);
-        get(vc, "num_hidden_layers", &s.layers, source);
-        get(vc, "num_attention_heads", &s.heads, source);
-        s.mlp_dim = 4 * s.width;
-        double ratio = 0;
-        get(vc, "mlp_ratio", &ratio, source);
-        if (ratio > 0) s.mlp_dim = int(s.width * ratio);
-        get(vc, "intermediate_size", &s.mlp_dim, source);
-        get(vc, "layer_norm_eps", &s.eps, source);
-    }
+    s.image_size = int(c.vision.image_size);
+    s.patch_size = int(c.vision.patch_size);
+    s.width = int(c.vision.width);
+    s.layers = int(c.vision.layers);
+    s.heads = int(c.vision.heads);
+    s.mlp_dim = int(c.vision.mlp_dim);
+    s.select_layer = int(c.vision.select_layer);
+    s.eps = float(c.vision.eps);
     s.validate(source);
     return s;
 }
 
-VqConfig vq_config_from_json(const nlohmann::json& c, const std::string& source) {
+VqConfig vq_config(const models::JanusConfig& c, const std::string& source) {
+    const models::GenVisionConfig& g = c.gen_vision;
     VqConfig q;
-    const nlohmann::json& g = sub(sub(c, "gen_vision_config"), "params");
-    if (!g.empty()) {
-        get(g, "image_token_size", &q.codebook_size, source);
-        get(g, "codebook_size", &q.codebook_size, source);
-        get(g, "n_embed", &q.embed_dim, source);
-        get(g, "codebook_embed_dim", &q.embed_dim, source);
-        get(g, "z_channels", &q.z_channels, source);
-        get(g, "ch", &q.ch, source);
-        get(g, "encoder_ch_mult", &q.encoder_ch_mult, source);
-        get(g, "decoder_ch_mult", &q.decoder_ch_mult, source);
-        get(g, "num_res_blocks", &q.num_res_blocks, source);
-        get(g, "image_size", &q.image_size, source);
-    }
-    const nlohmann::json& h = sub(c, "vq_config");
-    if (!h.empty()) {
-        get(h, "num_embeddings", &q.codebook_size, source);
-        get(h, "embed_dim", &q.embed_dim, source);
-        get(h, "latent_channels", &q.z_channels, source);
-        get(h, "base_channels", &q.ch, source);
-        get(h, "channel_multiplier", &q.decoder_ch_mult, source);
-        q.encoder_ch_mult = q.decoder_ch_mult;
-        get(h, "num_res_blocks", &q.num_res_blocks, source);
-        get(h, "image_size", &q.image_size, source);
-    }
+    q.codebook_size = int(g.image_token_size);
+    q.embed_dim = int(g.n_embed);
+    q.z_channels = int(g.z_channels);
+    q.ch = int(g.ch);
+    q.encoder_ch_mult.assign(g.encoder_ch_mult.begin(), g.encoder_ch_mult.end());
+    q.decoder_ch_mult.assign(g.decoder_ch_mult.begin(), g.decoder_ch_mult.end());
+    q.num_res_blocks = int(g.num_res_blocks);
+    q.image_size = int(g.image_size);
     q.validate(source);
     return q;
+}
+
+SiglipConfig siglip_config_from_json(const nlohmann::json& c, const std::string& source) {
+    return siglip_config(models::parse_janus_config(c, source), source);
+}
+
+VqConfig vq_config_from_json(const nlohmann::json& c, const std::string& source) {
+    return vq_config(models::parse_janus_config(c, source), source);
 }
 
 int synthetic_lm_hidden(const std::string& name) {

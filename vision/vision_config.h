@@ -1,17 +1,13 @@
-// Dimensions of the Janus vision parts, read from config.json with the official defaults where keys
-// are absent (the official config only names "siglip_large_patch16_384" and VQ_16() hard-codes its
-// hyper-parameters, facts §1.1, §1.3, §1.5). Recognised spellings:
-//   official multi_modality: vision_config.params {image_size, patch_size, width, layers, heads,
-//     mlp_ratio, select_layer}, gen_vision_config.params {codebook_size|image_token_size,
-//     codebook_embed_dim|n_embed, z_channels, ch, encoder_ch_mult, decoder_ch_mult, num_res_blocks,
-//     image_size} (the explicit dims are extra keys our tiny test models carry);
-//   transformers janus: vision_config {hidden_size, num_hidden_layers, num_attention_heads,
-//     intermediate_size, patch_size, image_size, layer_norm_eps}, vq_config {num_embeddings, embed_dim,
-//     latent_channels, base_channels, channel_multiplier, num_res_blocks}.
+// Runtime dimensions of the Janus vision parts (SigLIP encoder, VQ-16 model) in the form the vision
+// code uses (ints, derived sizes, validation of what it can run). config.json itself is parsed once,
+// by models::parse_janus_config (models/model_config.h: official multi_modality and transformers
+// "janus" spellings, the official defaults where keys are absent, facts §1.1, §1.3, §1.5).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "models/model_config.h"
 
 namespace janus::vision {
 
@@ -46,7 +42,11 @@ struct VqConfig {
     void validate(const std::string& source) const;
 };
 
-// `config` is the whole config.json. Missing sub-configs give the official defaults.
+// From the parsed sub-configs; `source` names the file in errors.
+SiglipConfig siglip_config(const models::JanusConfig& config, const std::string& source);
+VqConfig vq_config(const models::JanusConfig& config, const std::string& source);
+// `config` is the whole config.json (models::parse_janus_config, then the above). Missing sub-configs
+// give the official defaults.
 SiglipConfig siglip_config_from_json(const nlohmann::json& config, const std::string& source);
 VqConfig vq_config_from_json(const nlohmann::json& config, const std::string& source);
 

@@ -80,6 +80,21 @@ TEST(Info, TinyJanusHasEveryExpectedTensor) {
     EXPECT_NE(text.find("all 216 expected tensors present"), std::string::npos) << text;
 }
 
+TEST(Info, TransformersJanusHasEveryExpectedTensor) {
+    // The transformers layout's VQ dims live in vq_config (latent_channels, base_channels,
+    // channel_multiplier, num_res_blocks): one parser (models/model_config.cpp) reads them for both
+    // `janus info` and the VQ model. Before it did, info expected the VQ-16 defaults here and listed
+    // 104 missing and 236 mis-shaped tensors for a checkpoint that runs fine.
+    auto r = janus::info::inspect_model(kData + "/models/tiny-janus-hf", {});
+    ASSERT_TRUE(r.config && r.config->janus);
+    EXPECT_EQ(r.scheme, janus::models::NameScheme::transformers);
+    EXPECT_TRUE(r.missing.empty()) << r.missing.size() << " missing, first " << r.missing[0].name;
+    EXPECT_TRUE(r.mismatched.empty()) << r.mismatched.size() << " mis-shaped, first " << r.mismatched[0].name;
+    EXPECT_TRUE(r.unexpected.empty());
+    EXPECT_EQ(r.config->janus->gen_vision.ch, 32);
+    EXPECT_EQ(r.config->janus->gen_vision.num_res_blocks, 1);
+}
+
 TEST(Info, NoConfigStillListsTensors) {
     auto r = janus::info::inspect_model(kData + "/io/torch_views.bin", {});
     EXPECT_FALSE(r.config.has_value());
