@@ -8,6 +8,10 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "pipelines/generate_internal.h"
+#include "text/lm_config.h"
+#include "vision/vision_config.h"
+
 namespace janus::info {
 
 using namespace janus::io;
@@ -151,14 +155,31 @@ ModelReport inspect_model(const std::string& path, const InfoOptions& opt) {
         m.chat_kv = uint64_t(m.kv_bytes_per_token) * uint64_t(m.chat_context);
         m.chat_total = m.weights_used + m.chat_kv;
         if (r.config->janus) {
-            // facts §5.2-§5.6: 2 rows (cond/uncond) per image, prompt (~64 tokens) + 576 image tokens;
-            // VQ decode one image at a time, ~3 live [128, 384, 384] f32 activations.
-            m.gen_parallel = std::max(1, opt.parallel);
-            m.gen_rows = 2 * m.gen_parallel;
-            m.gen_tokens = 64 + 576;
-            m.gen_kv = uint64_t(m.kv_bytes_per_token) * uint64_t(m.gen_tokens) * uint64_t(m.gen_rows);
-            m.vq_decode = 3ull * 128 * 384 * 384 * 4;
-            m.gen_total = m.weights_used + m.gen_kv + m.vq_decode;
+            // The same plan `janus generate --dry-run` makes: 2 rows (cond/uncond) per image, KV for
+            // prompt + image tokens, the LM step workspace, VQ decode of one image at a time. Configs
+            // the runtime cannot run (the conversions below throw) get no generation estimate.
+            try {
+                PlanInputs in;
+                in.model = r.source;
+                in.lm = LmConfig::from_language_config(l, r.source);
+                in.vq = vision::vq_config(*r.config->janus, r.source);
+                in.weight_bytes = int64_t(m.weights_used);
+                in.kv_dtype_bytes = m.kv_elem_bytes;
+                in.codebook = r.config->janus->gen_head.image_token_size;
+                in.images = std::max(1, opt.parallel);
+                in.prompt_tokens = 64;
+                in.image_tokens = int64_t(in.vq.grid()) * in.vq.grid();
+                in.limit_bytes = INT64_MAX / 4;  // what the request needs, not what this machine allows
+                const janus::MemoryPlan p = make_memory_plan(in);
+                m.gen_parallel = in.images;
+                m.gen_rows = 2 * in.images;
+                m.gen_tokens = p.kv_tokens_per_row;
+                m.gen_kv = uint64_t(p.kv_bytes);
+                m.gen_workspace = uint64_t(p.activation_bytes);
+                m.vq_decode = uint64_t(p.vq_bytes);
+                m.gen_total = uint64_t(p.total_bytes);
+            } catch (const Error&) {
+            }
         }
     }
     for (const TensorEntry& e : ck.entries())
@@ -262,8 +283,9 @@ std::string report_text(const ModelReport& r, const InfoOptions& opt) {
             human_bytes(m.chat_kv) + " = " + human_bytes(m.chat_total));
         if (m.gen_rows)
             add("  generate, " + std::to_string(m.gen_parallel) + " images (" + std::to_string(m.gen_rows) + " rows x " +
-                std::to_string(m.gen_tokens) + " tokens)  weights + KV " + human_bytes(m.gen_kv) + " + VQ decode " +
-                human_bytes(m.vq_decode) + " = " + human_bytes(m.gen_total));
+                std::to_string(m.gen_tokens) + " tokens)  weights + KV " + human_bytes(m.gen_kv) + " + LM workspace " +
+                human_bytes(m.gen_workspace) + " + VQ decode " + human_bytes(m.vq_decode) + " = " +
+                human_bytes(m.gen_total));
     }
     add("  (plus activations. Loading reads whole files into memory (" + human_bytes(file_total) +
         ") when they fit in 75% of available RAM, else maps them; JANUS_LOAD_MODE=mmap|read forces one)");
@@ -326,7 +348,8 @@ nlohmann::json report_json(const ModelReport& r) {
         j["memory"]["chat"] = {{"context", m.chat_context}, {"kv_bytes", m.chat_kv}, {"total_bytes", m.chat_total}};
         if (m.gen_rows)
             j["memory"]["generate"] = {{"images", m.gen_parallel}, {"rows", m.gen_rows}, {"tokens", m.gen_tokens},
-                                       {"kv_bytes", m.gen_kv}, {"vq_decode_bytes", m.vq_decode},
+                                       {"kv_bytes", m.gen_kv}, {"workspace_bytes", m.gen_workspace},
+                                       {"vq_decode_bytes", m.vq_decode},
                                        {"total_bytes", m.gen_total}};
     }
     return j;

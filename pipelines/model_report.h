@@ -1,7 +1,7 @@
 // ModelReport (pipelines: it reads checkpoints and uses the generation memory plan): what `janus info` knows about a checkpoint — files, architecture, per-part
 // parameter/byte counts, missing/unexpected/mis-shaped tensors against the expected-name map
 // (tensor_names.h), and a memory estimate: weights used by inference + KV cache for a chat context
-// (+ CFG rows and a VQ-decode buffer estimate for Janus text-to-image). Rendered as text or JSON.
+// (+ for Janus text-to-image the generation memory plan the pipelines use). Rendered as text or JSON.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -42,9 +42,11 @@ struct MemoryPlan {
     int64_t kv_bytes_per_token = 0;  // one sequence, all layers, K+V
     int64_t chat_context = 0;
     uint64_t chat_kv = 0, chat_total = 0;
-    int gen_parallel = 0, gen_rows = 0;   // Janus only
-    int64_t gen_tokens = 0;
-    uint64_t gen_kv = 0, vq_decode = 0, gen_total = 0;
+    // Janus only: the text-to-image plan of `janus generate --dry-run` (pipelines/generate_plan.cpp,
+    // make_memory_plan) for `parallel` images, a 64-token prompt and the model's own image grid.
+    int gen_parallel = 0, gen_rows = 0;
+    int64_t gen_tokens = 0;                // prompt + image tokens per row
+    uint64_t gen_kv = 0, gen_workspace = 0, vq_decode = 0, gen_total = 0;
 };
 
 struct ModelReport {

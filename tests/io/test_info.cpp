@@ -7,6 +7,7 @@
 
 #include "janus/checkpoint.h"
 #include "janus/error.h"
+#include "janus/generate.h"
 #include "pipelines/model_report.h"
 
 namespace {
@@ -93,6 +94,31 @@ TEST(Info, TransformersJanusHasEveryExpectedTensor) {
     EXPECT_TRUE(r.unexpected.empty());
     EXPECT_EQ(r.config->janus->gen_vision.ch, 32);
     EXPECT_EQ(r.config->janus->gen_vision.num_res_blocks, 1);
+}
+
+TEST(Info, GenerationMemoryIsThePipelinesPlan) {
+    // `janus info` asks the same plan as `janus generate --dry-run` (pipelines/generate_plan.cpp), with
+    // the model's own image grid: janus-shapes draws 128 px pictures, 8 x 8 = 64 codes (not 576).
+    const std::string dir = std::string(JANUS_SOURCE_DIR) + "/samples/models/janus-shapes";
+    janus::InfoOptions opt;
+    opt.parallel = 3;
+    auto r = janus::info::inspect_model(dir, opt);
+    ASSERT_TRUE(r.config && r.config->janus);
+    EXPECT_EQ(r.memory.gen_tokens, 64 + 64);
+    janus::ImageGenOptions go;
+    go.model = dir;
+    go.device = "cpu";
+    auto gen = janus::ImageGenerator::open(go);
+    janus::ImageRequest req;
+    req.prompt = "a red circle";
+    req.n = 3;
+    janus::MemoryPlan p = gen->plan(req);
+    EXPECT_EQ(p.image_tokens, 64);
+    EXPECT_EQ(int64_t(r.memory.vq_decode), p.vq_bytes);
+    EXPECT_EQ(r.memory.gen_rows, 2 * p.images_per_step);
+    // KV per token per row is the same; the rows differ only in prompt length (64 assumed vs this one).
+    EXPECT_EQ(int64_t(r.memory.gen_kv) / (r.memory.gen_rows * r.memory.gen_tokens),
+              p.kv_bytes / (2 * p.images_per_step * p.kv_tokens_per_row));
 }
 
 TEST(Info, NoConfigStillListsTensors) {
