@@ -1,6 +1,7 @@
 // `janus bench decode`: LlamaModel speed against the memory roofline, measured in one run.
 //   1. weights: random with a named model's LM shapes (text/synthetic.h) or a real model directory;
-//   2. streaming-read bandwidth over 1 GiB on all backend threads (benchmarks/roofline.h);
+//   2. the read bandwidth of benchmarks/roofline.h (best of its streaming patterns and the GEMV's own)
+//      on the backend's threads;
 //   3. prefill of `prefill_tokens` tokens (batch 1) → prefill tok/s;
 //   4. `tokens` greedy decode steps at batch 1 (after the prefill) → step ms, tok/s;
 //   5. `tokens` decode steps at batch `batch` (short prompts) → step ms;
@@ -35,24 +36,6 @@ double peak_rss_bytes() {
     while (std::getline(f, line))
         if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024.0;
     return 0;
-}
-
-double measure_read_bandwidth(int threads) {
-    const size_t per = (size_t(1) << 30) / size_t(threads) / 32768 * 32768;
-    Tensor buf = Tensor::zeros(DType::u8, {int64_t(per * size_t(threads))});
-    double best = 0;
-    for (int rep = 0; rep < 4; rep++) {
-        std::vector<float> sink(static_cast<size_t>(threads));
-        auto t0 = Clock::now();
-        std::vector<std::thread> pool;
-        for (int w = 1; w < threads; w++)
-            pool.emplace_back([&, w] { sink[size_t(w)] = cpu::stream_read(buf.ptr<uint8_t>() + per * size_t(w), per); });
-        sink[0] = cpu::stream_read(buf.ptr<uint8_t>(), per);
-        for (auto& t : pool) t.join();
-        double s = since(t0);
-        if (rep > 0) best = std::max(best, double(per) * threads / s / 1e9);  // rep 0 warms up
-    }
-    return best;
 }
 
 double median(std::vector<double> v) {
@@ -94,7 +77,7 @@ DecodeBenchResult run_decode_benchmark(const DecodeBenchOptions& o) {
 
     // Bandwidth first, so its 1 GiB buffer is gone before the model's peak RSS builds up.
     // (CPU only: a GPU's bandwidth is measured by the CUDA backend's own bench; fraction then 0.)
-    if (be.device().kind == DeviceKind::cpu) r.measured_bandwidth_gbps = measure_read_bandwidth(r.threads);
+    if (be.device().kind == DeviceKind::cpu) r.measured_bandwidth_gbps = bench::measure_read_bandwidth().read_gbps;
 
     // ---- weights ----
     auto t0 = Clock::now();

@@ -22,7 +22,7 @@
 #include "janus/bench.h"
 #include "janus/generate.h"
 #include "benchmarks/roofline.h"
-#include "kernels/cpu/gemm.h"
+#include "benchmarks/torch_runner.h"
 #include "pipelines/generate_engine.h"
 #include "text/synthetic.h"
 
@@ -30,67 +30,6 @@ namespace janus {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-template <class F>
-double on_threads(int threads, F f) {  // runs f(w) on `threads` threads, returns wall seconds
-    auto t0 = Clock::now();
-    std::vector<std::thread> pool;
-    for (int w = 1; w < threads; ++w) pool.emplace_back([&, w] { f(w); });
-    f(0);
-    for (auto& t : pool) t.join();
-    return since(t0);
-}
-
-double read_bandwidth(int threads) {
-    const size_t per = (size_t(512) << 20) / size_t(threads) / 4096 * 4096;
-    Tensor buf = Tensor::zeros(DType::u8, {int64_t(per * size_t(threads))});
-    double best = 0;
-    for (int rep = 0; rep < 3; ++rep) {
-        std::vector<float> sink(size_t(threads), 0.0f);
-        double s = on_threads(threads, [&](int w) { sink[size_t(w)] = cpu::stream_read(buf.ptr<uint8_t>() + per * size_t(w), per); });
-        if (rep > 0) best = std::max(best, double(per) * threads / s / 1e9);
-    }
-    return best;
-}
-
-double peak_gflops(int threads, bool bf16) {
-    const int64_t iters = 20000000;
-    std::vector<double> flops(size_t(threads), 0.0);
-    double s = on_threads(threads, [&](int w) {
-        flops[size_t(w)] = bf16 ? cpu::bf16_peak_loop(iters) : cpu::fma_peak_loop(iters);
-    });
-    double total = 0;
-    for (double f : flops) total += f;
-    return total / s / 1e9;
-}
-
-std::string run_torch(const GenerateBenchOptions& o, const std::string& dtype, std::string* err) {
-    std::ostringstream cmd;
-    cmd << o.python << " " << JANUS_SOURCE_DIR << "/scripts/reference/bench_generate_torch.py --model " << o.synthetic
-        << " --steps " << o.steps << " --prompt-tokens " << o.prompt_tokens << " --threads " << o.threads
-        << " --dtype " << dtype << " --parallel";
-    for (int p : o.parallel) cmd << " " << p;
-    cmd << " 2>/dev/null";
-    FILE* f = ::popen(cmd.str().c_str(), "r");
-    if (!f) {
-        *err = "cannot start " + o.python;
-        return "";
-    }
-    std::string out, last;
-    std::array<char, 4096> buf{};
-    while (std::fgets(buf.data(), int(buf.size()), f)) out += buf.data();
-    int rc = ::pclose(f);
-    std::istringstream lines(out);
-    for (std::string l; std::getline(lines, l);)
-        if (!l.empty()) last = l;
-    if (rc != 0 || last.empty() || last[0] != '{') {
-        *err = "the PyTorch benchmark failed (exit " + std::to_string(rc) + "): " + cmd.str();
-        return "";
-    }
-    return last;
-}
 
 }  // namespace
 
@@ -117,19 +56,26 @@ GenerateBenchResult run_generate_benchmark(const GenerateBenchOptions& o) {
     std::vector<nlohmann::json> torch_runs;
     if (opt.torch) {
         for (const char* dt : {"bf16", "f32"}) {
-            std::string err, js = run_torch(opt, dt, &err);
-            if (js.empty()) {
-                r.torch_note += (r.torch_note.empty() ? "" : "; ") + err;
+            bench::TorchRunOptions to;
+            to.python = opt.python;
+            to.script = "bench_generate_torch.py";
+            to.args = {"--model", opt.synthetic, "--steps", std::to_string(opt.steps), "--prompt-tokens",
+                       std::to_string(opt.prompt_tokens), "--threads", std::to_string(opt.threads), "--dtype", dt,
+                       "--parallel"};
+            for (int p : opt.parallel) to.args.push_back(std::to_string(p));
+            bench::TorchRun run = bench::run_torch_script(to);
+            if (!run.ok) {
+                r.torch_note += (r.torch_note.empty() ? "" : "; ") + run.note;
                 continue;
             }
-            torch_runs.push_back(nlohmann::json::parse(js));
+            torch_runs.push_back(run.result);
             r.torch_version = torch_runs.back().value("torch_version", "");
         }
     }
 
-    r.read_gbps = read_bandwidth(opt.threads);
-    const bool bf16dot = wdt == DType::bf16 && cpu::have_bf16_dot();
-    r.peak_gflops = peak_gflops(opt.threads, bf16dot);
+    r.read_gbps = bench::measure_read_bandwidth().read_gbps;
+    const bool bf16dot = wdt == DType::bf16 && bench::bf16_peak_loop(1) > 0;
+    r.peak_gflops = bench::measure_peak_gflops(bf16dot);
 
     // ---- our model ----
     GenParts parts;

@@ -1,13 +1,16 @@
-// Roofline probes (see roofline.h). The AVX-512 / AVX2 bodies are compiled with target
-// attributes and selected with the same cpuid dispatch as the kernels; no library inline functions
-// are used inside them.
+// Roofline loops (see roofline.h). The AVX-512 / AVX2 bodies are compiled with target attributes
+// and selected with the same cpuid dispatch as the kernels; no library inline functions are used
+// inside them. The measurements that run them on the pool: roofline_measure.cpp.
 #include "benchmarks/roofline.h"
 
 #include <immintrin.h>
 
 #include "kernels/cpu/cpu_features.h"
 
-namespace janus::cpu {
+namespace janus::bench {
+
+using cpu::best_isa;
+using cpu::IsaLevel;
 
 namespace {
 
@@ -141,4 +144,4 @@ double bf16_peak_loop(int64_t iters) {
     return bf16_peak_avx512(iters);
 }
 
-}  // namespace janus::cpu
+}  // namespace janus::bench

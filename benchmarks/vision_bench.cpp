@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "janus/bench.h"
+#include "benchmarks/torch_runner.h"
 #include "janus/error.h"
 #include "janus/vision.h"
 #include "kernels/backend.h"
@@ -58,12 +59,6 @@ Tensor to_weights(Backend& be, const Tensor& t, const std::string& dtype) {
     Tensor b = be.alloc(DType::bf16, t.shape());
     be.convert(b, t);
     return b;
-}
-
-std::string shell_quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
 }
 
 std::string loadavg() {
@@ -151,38 +146,25 @@ VisionBenchReport run_vision_benchmark(const VisionBenchOptions& o) {
 
     // ---- PyTorch, same run, same threads ----
     if (o.torch) {
-        std::string script = std::string(JANUS_SOURCE_DIR) + "/scripts/reference/bench_vision_torch.py";
-        const std::string openblas = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3";
-        std::string env = "OMP_NUM_THREADS=" + std::to_string(r.threads) + " OPENBLAS_NUM_THREADS=" + std::to_string(r.threads) + " ";
-        r.torch_blas = "system libblas";
-        if (o.torch_blas == "openblas" && access(openblas.c_str(), R_OK) == 0) {
-            env += "LD_PRELOAD=" + shell_quote(openblas) + " ";
-            r.torch_blas = "OpenBLAS (preloaded)";
-        } else if (o.torch_blas != "openblas" && o.torch_blas != "system") {
+        if (o.torch_blas != "openblas" && o.torch_blas != "system")
             throw Error("--torch-blas must be openblas or system, got '" + o.torch_blas + "'");
-        }
-        std::string cmd = env + shell_quote(o.python) + " " + shell_quote(script) + " --threads " + std::to_string(r.threads) +
-                          " --repeats " + std::to_string(o.torch_repeats) + " --warmup 0 2>&1";
+        bench::TorchRunOptions to;
+        to.python = o.python;
+        to.script = "bench_vision_torch.py";
+        to.args = {"--threads", std::to_string(r.threads), "--repeats", std::to_string(o.torch_repeats), "--warmup", "0"};
+        to.threads = r.threads;
+        to.preload_openblas = o.torch_blas == "openblas";
         say("PyTorch (" + o.python + ", " + std::to_string(r.threads) + " threads) ...");
-        std::string text;
-        if (FILE* p = popen(cmd.c_str(), "r")) {
-            std::array<char, 4096> buf;
-            while (size_t n = fread(buf.data(), 1, buf.size(), p)) text.append(buf.data(), n);
-            int rc = pclose(p);
-            size_t nl = text.find_last_of('{');
-            try {
-                if (rc != 0 || nl == std::string::npos) throw std::runtime_error("exit status " + std::to_string(rc));
-                auto j = nlohmann::json::parse(text.substr(nl));
-                r.torch_version = j.value("torch_version", "");
-                r.rows[0].torch_ms = j.value("siglip_ms", 0.0);
-                r.rows[1].torch_ms = j.value("vq_decode_ms", 0.0);
-                for (auto& row : r.rows)
-                    if (row.torch_ms > 0) row.speedup = row.torch_ms / row.ms;
-            } catch (const std::exception& e) {
-                r.torch_note = std::string("PyTorch run failed (") + e.what() + "): " + text.substr(0, 300);
-            }
+        bench::TorchRun run = bench::run_torch_script(to);
+        r.torch_blas = run.blas;
+        if (run.ok) {
+            r.torch_version = run.result.value("torch_version", "");
+            r.rows[0].torch_ms = run.result.value("siglip_ms", 0.0);
+            r.rows[1].torch_ms = run.result.value("vq_decode_ms", 0.0);
+            for (auto& row : r.rows)
+                if (row.torch_ms > 0) row.speedup = row.torch_ms / row.ms;
         } else {
-            r.torch_note = "could not start " + o.python;
+            r.torch_note = run.note;
         }
     } else {
         r.torch_note = "PyTorch not run (--no-torch)";
