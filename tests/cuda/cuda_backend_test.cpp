@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "tests/common/tolerance.h"
 #include "janus/error.h"
 #include "kernels/backend.h"
 #include "kernels/philox.h"
@@ -61,18 +62,9 @@ std::vector<float> to_host(Backend& b, const Tensor& d) {
     return h.to_f32_vector();
 }
 
-double rel_err(const std::vector<float>& got, const std::vector<double>& ref) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < ref.size(); i++) {
-        if (std::isnan(got[i])) return INFINITY;
-        num += (got[i] - ref[i]) * (got[i] - ref[i]);
-        den += ref[i] * ref[i];
-    }
-    return std::sqrt(num / std::max(den, 1e-300));
-}
-double rel_err(const std::vector<float>& got, const std::vector<float>& ref) {
-    return rel_err(got, std::vector<double>(ref.begin(), ref.end()));
-}
+// RMS relative error (tests/common/tolerance.h; +inf on a size mismatch or NaN).
+template <class R>
+double rel_err(const std::vector<float>& got, const std::vector<R>& ref) { return janus::testing::rms_rel_error(got, ref); }
 
 }  // namespace
 

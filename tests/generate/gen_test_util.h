@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "tests/common/tolerance.h"
 #include "janus/generate.h"
 #include "janus/vision.h"
 
@@ -30,16 +31,9 @@ inline nlohmann::json manifest(const std::string& variant) {
     return nlohmann::json::parse(f);
 }
 
-// max|got − want| / max|want|
-inline double max_rel(const std::vector<float>& got, const std::vector<float>& want) {
-    EXPECT_EQ(got.size(), want.size());
-    double num = 0, den = 0;
-    for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
-        num = std::max(num, std::fabs(double(got[i]) - double(want[i])));
-        den = std::max(den, std::fabs(double(want[i])));
-    }
-    return den > 0 ? num / den : num;
-}
+// max|got − want| / max|want| (tests/common/tolerance.h; +inf on a size mismatch).
+using janus::testing::max_rel_error;
+inline double max_rel(const std::vector<float>& got, const std::vector<float>& want) { return max_rel_error(got, want); }
 
 // A fresh scratch directory under the system temp dir, removed by the destructor.
 struct TempDir {

@@ -6,8 +6,11 @@
 //   image → caption: input ids exact (template + BOI/N×placeholder/EOI); greedy tokens exact.
 // Greedy steps whose golden top-2 margin is below kTieMargin may legitimately flip under f32 rounding;
 // the comparison stops at such a flip (everything after it diverges), and fails on any other mismatch.
+// So that near-ties cannot excuse a test that compares almost nothing, at least 3/4 of the cases must
+// be compared to the end (today: 6 / 6 in both manifests — their smallest golden margin is 0.055).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "janus/generate.h"
@@ -36,6 +39,13 @@ size_t compare_greedy(const A& got, const B& want, const std::vector<double>& ma
     return n;
 }
 
+// At least 3/4 of the cases (and at least one) compared to their last step.
+void expect_enough_full(size_t full, size_t cases, const std::string& what) {
+    const size_t need = std::max<size_t>(1, (3 * cases + 3) / 4);
+    EXPECT_GE(full, need) << what << ": only " << full << " of " << cases
+                          << " cases compared to the end (near-ties stopped the rest)";
+}
+
 }  // namespace
 
 TEST(ShapesAgreement, GreedyImageCodes) {
@@ -49,6 +59,7 @@ TEST(ShapesAgreement, GreedyImageCodes) {
     ASSERT_EQ(g->image_tokens(), m.at("num_image_tokens").get<int>());
     ASSERT_EQ(g->image_size(), m.at("image_size").get<int>());
     ASSERT_FALSE(m.at("cases").empty());
+    size_t full = 0;
     for (const auto& c : m.at("cases")) {
         const std::string prompt = c.at("prompt");
         SCOPED_TRACE(prompt);
@@ -65,6 +76,7 @@ TEST(ShapesAgreement, GreedyImageCodes) {
         const auto want = c.at("codes").get<std::vector<int32_t>>();
         size_t same = compare_greedy(res.images[0].codes, want, c.at("margins").get<std::vector<double>>(), "codes");
         if (same == want.size()) {  // identical codes → the decoded picture must match the golden PNG
+            ++full;
             janus::RgbImage gold = janus::read_image(golden_dir() + "/" + c.at("image").get<std::string>());
             const janus::RgbImage& im = res.images[0].image;
             ASSERT_EQ(im.width, gold.width);
@@ -74,6 +86,7 @@ TEST(ShapesAgreement, GreedyImageCodes) {
             EXPECT_LE(mx, 2) << "decoded image vs " << c.at("image");
         }
     }
+    expect_enough_full(full, m.at("cases").size(), "image codes");
 }
 
 TEST(ShapesAgreement, GreedyCaptionTokens) {
@@ -89,6 +102,7 @@ TEST(ShapesAgreement, GreedyCaptionTokens) {
     const auto dump = std::filesystem::temp_directory_path() / ("janus_shapes_" + std::to_string(getpid()));
     ASSERT_FALSE(m.at("cases").empty());
     int k = 0;
+    size_t full = 0;
     for (const auto& c : m.at("cases")) {
         SCOPED_TRACE(c.at("image").get<std::string>());
         o.dump_dir = (dump / std::to_string(k++)).string();
@@ -98,8 +112,9 @@ TEST(ShapesAgreement, GreedyCaptionTokens) {
         janus::UnderstandResult r = u->ask({im}, m.at("question").get<std::string>());
         std::vector<int64_t> ids = janus::read_npy(o.dump_dir + "/input_ids.npy").to_i64();
         EXPECT_EQ(ids, c.at("input_ids").get<std::vector<int64_t>>());
-        compare_greedy(r.tokens, c.at("tokens").get<std::vector<int32_t>>(), c.at("margins").get<std::vector<double>>(),
-                       "caption tokens");
+        const auto want = c.at("tokens").get<std::vector<int32_t>>();
+        if (compare_greedy(r.tokens, want, c.at("margins").get<std::vector<double>>(), "caption tokens") == want.size())
+            ++full;
         // Same tokens → same text, up to surrounding spaces: the C++ decode keeps the leading space of the
         // first byte-level token (" a …", as Hugging Face's decode does); the golden's text is stripped.
         auto trim = [](std::string t) {
@@ -110,4 +125,5 @@ TEST(ShapesAgreement, GreedyCaptionTokens) {
         if (r.tokens == c.at("tokens").get<std::vector<int32_t>>()) EXPECT_EQ(trim(r.text), trim(c.at("text").get<std::string>()));
     }
     std::filesystem::remove_all(dump);
+    expect_enough_full(full, m.at("cases").size(), "caption tokens");
 }

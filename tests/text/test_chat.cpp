@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "janus/npy.h"
 #include "janus/chat.h"
 #include "kernels/backend.h"
 #include "pipelines/model_bundle.h"
@@ -23,39 +24,11 @@ using namespace janus;
 namespace {
 const std::string kData = JANUS_TEST_DATA;
 
+// Golden arrays through the library's reader (janus::read_npy); integer arrays converted exactly.
 std::vector<float> read_npy_f32(const std::string& path, std::vector<int64_t>* shape = nullptr) {
-    std::ifstream f(path, std::ios::binary);
-    std::string all((std::istreambuf_iterator<char>(f)), {});
-    if (all.size() < 10) throw Error(path + ": missing or not .npy");
-    size_t hl = size_t(uint8_t(all[8])) | size_t(uint8_t(all[9])) << 8;
-    std::string h = all.substr(10, hl);
-    auto sp = h.find("'shape': (");
-    std::string dims = h.substr(sp + 10, h.find(')', sp) - sp - 10);
-    int64_t n = 1;
-    std::vector<int64_t> s;
-    for (size_t p = 0; p < dims.size();) {
-        size_t q = dims.find(',', p);
-        std::string d = dims.substr(p, q == std::string::npos ? std::string::npos : q - p);
-        if (d.find_first_of("0123456789") != std::string::npos) s.push_back(std::stoll(d));
-        if (q == std::string::npos) break;
-        p = q + 1;
-    }
-    for (auto d : s) n *= d;
-    if (shape) *shape = s;
-    std::vector<float> v(static_cast<size_t>(n));
-    const char* data = all.data() + 10 + hl;
-    if (h.find("'<f4'") != std::string::npos) {
-        std::memcpy(v.data(), data, size_t(n) * 4);
-    } else if (h.find("'<i8'") != std::string::npos) {
-        for (int64_t i = 0; i < n; i++) {
-            int64_t x;
-            std::memcpy(&x, data + 8 * i, 8);
-            v[size_t(i)] = float(x);
-        }
-    } else {
-        throw Error(path + ": unsupported dtype");
-    }
-    return v;
+    const Npy a = read_npy(path);
+    if (shape) *shape = a.shape;
+    return a.to_f32();
 }
 
 double rel(const float* a, const std::vector<float>& b) {

@@ -23,6 +23,7 @@
 #include "kernels/backend.h"
 #include "pipelines/model_bundle.h"
 #include "text/generator.h"
+#include "tests/common/tolerance.h"
 #include "tiny_model.h"
 
 using namespace janus;
@@ -31,48 +32,14 @@ namespace {
 
 const std::string kData = JANUS_TEST_DATA;
 
-// Minimal .npy reader (C order, little-endian f4 / i8 / i4).
+// A golden array as doubles, read by the library's janus::read_npy (tests/common/tolerance.h).
 struct Npy {
     std::vector<int64_t> shape;
     std::vector<double> v;
 };
 Npy read_npy(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw Error(path + ": cannot open");
-    std::string all((std::istreambuf_iterator<char>(f)), {});
-    if (all.size() < 10 || all.compare(0, 6, "\x93NUMPY") != 0) throw Error(path + ": not .npy");
-    size_t hl = all[6] == 1 ? size_t(uint8_t(all[8])) | size_t(uint8_t(all[9])) << 8 : 0;
-    size_t off = all[6] == 1 ? 10 : 12;
-    if (all[6] != 1) hl = size_t(uint8_t(all[8])) | size_t(uint8_t(all[9])) << 8 | size_t(uint8_t(all[10])) << 16;
-    std::string h = all.substr(off, hl);
     Npy n;
-    auto sp = h.find("'shape': (");
-    std::string dims = h.substr(sp + 10, h.find(')', sp) - sp - 10);
-    for (size_t p = 0; p < dims.size();) {
-        size_t q = dims.find(',', p);
-        std::string d = dims.substr(p, q == std::string::npos ? std::string::npos : q - p);
-        if (d.find_first_of("0123456789") != std::string::npos) n.shape.push_back(std::stoll(d));
-        if (q == std::string::npos) break;
-        p = q + 1;
-    }
-    int64_t count = 1;
-    for (auto d : n.shape) count *= d;
-    const char* data = all.data() + off + hl;
-    if (h.find("'<f4'") != std::string::npos) {
-        for (int64_t i = 0; i < count; i++) {
-            float x;
-            std::memcpy(&x, data + 4 * i, 4);
-            n.v.push_back(x);
-        }
-    } else if (h.find("'<i8'") != std::string::npos) {
-        for (int64_t i = 0; i < count; i++) {
-            int64_t x;
-            std::memcpy(&x, data + 8 * i, 8);
-            n.v.push_back(double(x));
-        }
-    } else {
-        throw Error(path + ": unsupported dtype in header " + h);
-    }
+    n.v = janus::testing::read_npy_f64(path, &n.shape);
     return n;
 }
 

@@ -184,7 +184,7 @@ TEST(LlamaModel, BatchedEqualsSingleRow) {
             if (got[size_t(r)].size() >= 8) continue;
             auto l = row_of(out.logits, out.first[i]);
             size_t s = got[size_t(r)].size();
-            EXPECT_LE(max_rel_error(l, {single_logits[size_t(r)][s].begin(), single_logits[size_t(r)][s].end()}), 1e-5);
+            EXPECT_LE(max_rel_error(l, single_logits[size_t(r)][s]), 1e-5);
             got[size_t(r)].push_back(argmax(l));
             last[size_t(r)] = got[size_t(r)].back();
         }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/tensor.h"
+#include "tests/common/tolerance.h"
 #include "text/llama_model.h"
 
 namespace janus::testing {
@@ -192,14 +193,6 @@ inline std::vector<std::vector<double>> reference_logits(const LmConfig& c, cons
     return out;
 }
 
-// max |a − b| / max |b| over a row set (the "max relative error" the tests state).
-inline double max_rel_error(const std::vector<float>& a, const std::vector<double>& b) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < b.size(); i++) {
-        num = std::max(num, std::fabs(double(a[i]) - b[i]));
-        den = std::max(den, std::fabs(b[i]));
-    }
-    return num / std::max(den, 1e-30);
-}
+using janus::testing::max_rel_error;  // tests/common/tolerance.h
 
 }  // namespace janus::testing

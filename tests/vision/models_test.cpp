@@ -10,6 +10,7 @@
 
 #include <cmath>
 
+#include "tests/common/tolerance.h"
 #include "janus/vision.h"
 #include "kernels/backend.h"
 #include "pipelines/model_bundle.h"
@@ -27,14 +28,7 @@ namespace {
 std::string data(const std::string& rel) { return std::string(JANUS_TEST_DATA) + "/" + rel; }
 std::string golden(const std::string& f) { return data("golden/tiny-janus/" + f); }
 
-double max_rel(const std::vector<float>& got, const std::vector<float>& want) {
-    double mx = 0, ref = 1e-30;
-    for (size_t i = 0; i < want.size(); ++i) {
-        mx = std::max(mx, std::fabs(double(got[i]) - want[i]));
-        ref = std::max(ref, std::fabs(double(want[i])));
-    }
-    return mx / ref;
-}
+using janus::testing::max_rel_error;  // tests/common/tolerance.h
 
 std::vector<float> host(const Tensor& t) {
     Tensor h = Tensor::empty(DType::f32, t.shape());
@@ -107,7 +101,7 @@ TEST(Preprocess, TinyGoldenImages) {
         RgbImage wsq{64, 64, want.bytes};
         to_pixel_values(wsq, pv.data());
         std::vector<float> gp = read_npy(golden("pixel_values_img" + std::to_string(i) + ".npy")).to_f32();
-        EXPECT_LE(max_rel(pv, gp), 1e-6) << names[i];
+        EXPECT_LE(max_rel_error(pv, gp), 1e-6) << names[i];
     }
 }
 
@@ -123,11 +117,11 @@ TEST_P(Layouts, SiglipAndAligner) {
     }
     Tensor feats = cpu_backend().alloc(DType::f32, {4, 16, 64});
     enc.forward(feats, pix.data(), 4);
-    double e1 = max_rel(host(feats), read_npy(golden("f32_siglip_features.npy")).to_f32());
+    double e1 = max_rel_error(host(feats), read_npy(golden("f32_siglip_features.npy")).to_f32());
     EXPECT_LE(e1, 1e-4);
     Tensor out = cpu_backend().alloc(DType::f32, {64, 64});
     al.forward(cpu_backend(), out, feats.reshape({64, 64}));
-    double e2 = max_rel(host(out), read_npy(golden("f32_aligner_out.npy")).to_f32());
+    double e2 = max_rel_error(host(out), read_npy(golden("f32_aligner_out.npy")).to_f32());
     EXPECT_LE(e2, 1e-4);
     RecordProperty("siglip_rel", std::to_string(e1));
     RecordProperty("aligner_rel", std::to_string(e2));
@@ -147,7 +141,7 @@ TEST_P(Layouts, VqDecode) {
         vq.decode(out, c.data());
         std::vector<float> got = host(out);
         std::vector<float> w(want.begin() + img * per, want.begin() + (img + 1) * per);
-        EXPECT_LE(max_rel(got, w), 1e-4) << "image " << img;
+        EXPECT_LE(max_rel_error(got, w), 1e-4) << "image " << img;
         RgbImage px = decoded_to_image(got.data(), 64);
         int worst = 0;
         for (size_t k = 0; k < px.pixels.size(); ++k)
@@ -167,7 +161,7 @@ TEST_P(Layouts, VqEncode) {
         std::vector<float> p = read_npy(golden("pixel_values_img" + std::to_string(src) + ".npy")).to_f32();
         std::vector<int32_t> codes = vq.encode(p.data());
         std::vector<float> wl(want_lat.begin() + img * 128, want_lat.begin() + (img + 1) * 128);
-        EXPECT_LE(max_rel(vq.last_latent(), wl), 1e-4) << "image " << src;
+        EXPECT_LE(max_rel_error(vq.last_latent(), wl), 1e-4) << "image " << src;
         for (int k = 0; k < 16; ++k) EXPECT_EQ(codes[size_t(k)], want_codes[size_t(img * 16 + k)]) << "position " << k;
         ++img;
     }

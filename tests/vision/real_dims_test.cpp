@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "tests/common/tolerance.h"
 #include "janus/vision.h"
 #include "kernels/backend.h"
 #include "kernels/io/checkpoint.h"
@@ -22,15 +23,7 @@ using namespace janus;
 using namespace janus::vision;
 
 namespace {
-double max_rel(const std::vector<float>& got, const std::vector<float>& want) {
-    if (got.size() != want.size()) return INFINITY;
-    double mx = 0, ref = 1e-30;
-    for (size_t i = 0; i < want.size(); ++i) {
-        mx = std::max(mx, std::fabs(double(got[i]) - want[i]));
-        ref = std::max(ref, std::fabs(double(want[i])));
-    }
-    return mx / ref;
-}
+using janus::testing::max_rel_error;  // tests/common/tolerance.h
 std::vector<float> host(const Tensor& t) {
     Tensor h = Tensor::empty(DType::f32, t.shape());
     cpu_backend().copy(h, t);
@@ -54,12 +47,12 @@ TEST(RealDims, SiglipAlignerVq) {
     std::vector<float> px = npy("pixel_values").to_f32();
     Tensor feats = cpu_backend().alloc(DType::f32, {1, 576, 1024});
     enc.forward(feats, px.data(), 1);
-    double e1 = max_rel(host(feats), npy("siglip_features").to_f32());
+    double e1 = max_rel_error(host(feats), npy("siglip_features").to_f32());
     EXPECT_LE(e1, 1e-4);
     MlpProjector al = MlpProjector::load(ws, "aligner");
     Tensor a = cpu_backend().alloc(DType::f32, {576, 2048});
     al.forward(cpu_backend(), a, feats.reshape({576, 1024}));
-    double e2 = max_rel(host(a), npy("aligner_out").to_f32());
+    double e2 = max_rel_error(host(a), npy("aligner_out").to_f32());
     EXPECT_LE(e2, 1e-4);
 
     VqConfig qc = vq_config_from_json(cfg, dir);
@@ -69,10 +62,10 @@ TEST(RealDims, SiglipAlignerVq) {
     std::vector<int32_t> codes(c64.begin(), c64.end());
     Tensor dec = cpu_backend().alloc(DType::f32, {1, 3, 384, 384});
     vq.decode(dec, codes.data());
-    double e3 = max_rel(host(dec), npy("vq_decoded").to_f32());
+    double e3 = max_rel_error(host(dec), npy("vq_decoded").to_f32());
     EXPECT_LE(e3, 1e-4);
     std::vector<int32_t> got = vq.encode(px.data());
-    double e4 = max_rel(vq.last_latent(), npy("vq_encode_latent").to_f32());
+    double e4 = max_rel_error(vq.last_latent(), npy("vq_encode_latent").to_f32());
     EXPECT_LE(e4, 1e-4);
     std::vector<int64_t> want = npy("vq_encode_codes").to_i64();
     std::vector<float> gap = npy("vq_encode_gap").to_f32();

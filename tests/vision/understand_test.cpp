@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/common/tolerance.h"
 #include "janus/understand.h"
 #include "janus/vision.h"
 #include "pipelines/understand.h"
@@ -22,15 +23,7 @@ namespace {
 std::string data(const std::string& rel) { return std::string(JANUS_TEST_DATA) + "/" + rel; }
 std::string golden(const std::string& f) { return data("golden/tiny-janus/" + f); }
 
-double max_rel(const std::vector<float>& got, const std::vector<float>& want) {
-    if (got.size() != want.size()) return INFINITY;
-    double mx = 0, ref = 1e-30;
-    for (size_t i = 0; i < want.size(); ++i) {
-        mx = std::max(mx, std::fabs(double(got[i]) - want[i]));
-        ref = std::max(ref, std::fabs(double(want[i])));
-    }
-    return mx / ref;
-}
+using janus::testing::max_rel_error;  // tests/common/tolerance.h
 
 std::string tmpdir(const std::string& name) {
     auto d = std::filesystem::temp_directory_path() / ("janus_understand_" + std::to_string(getpid())) / name;
@@ -68,14 +61,14 @@ TEST_P(Golden, MatchesReference) {
     auto dump = [&](const std::string& f) { return read_npy(o.dump_dir + "/" + f); };
     std::string k = c.key;
     EXPECT_EQ(dump("input_ids.npy").to_i64(), read_npy(golden("understand_" + k + "_input_ids.npy")).to_i64());
-    EXPECT_LE(max_rel(dump("inputs_embeds.npy").to_f32(), read_npy(golden("f32_understand_" + k + "_inputs_embeds.npy")).to_f32()), 1e-4);
-    EXPECT_LE(max_rel(dump("first_logits.npy").to_f32(), read_npy(golden("f32_understand_" + k + "_first_logits.npy")).to_f32()), 1e-4);
+    EXPECT_LE(max_rel_error(dump("inputs_embeds.npy").to_f32(), read_npy(golden("f32_understand_" + k + "_inputs_embeds.npy")).to_f32()), 1e-4);
+    EXPECT_LE(max_rel_error(dump("first_logits.npy").to_f32(), read_npy(golden("f32_understand_" + k + "_first_logits.npy")).to_f32()), 1e-4);
     std::vector<int64_t> want = read_npy(golden("f32_understand_" + k + "_tokens.npy")).to_i64();
     std::vector<int64_t> got = dump("tokens.npy").to_i64();
     EXPECT_EQ(got, want);
     std::vector<float> ws = read_npy(golden("f32_understand_" + k + "_step_logits.npy")).to_f32();
     std::vector<float> gs = dump("step_logits.npy").to_f32();
-    EXPECT_LE(max_rel(gs, ws), 1e-4);
+    EXPECT_LE(max_rel_error(gs, ws), 1e-4);
     EXPECT_EQ(dump("pixel_values.npy").shape, (std::vector<int64_t>{int64_t(images.size()), 3, 64, 64}));
     EXPECT_EQ(dump("siglip_features.npy").shape, (std::vector<int64_t>{int64_t(images.size()), 16, 64}));
     EXPECT_EQ(r.prompt_tokens, int64_t(dump("input_ids.npy").numel()));
@@ -142,7 +135,7 @@ TEST(Understand, TokenizerWithoutPlaceholder) {
     UnderstandResult r = u->ask({img(0), img(1)}, "Describe this image.");
     std::vector<int64_t> want = read_npy(golden("f32_understand_two_tokens.npy")).to_i64();
     EXPECT_EQ(std::vector<int64_t>(r.tokens.begin(), r.tokens.end()), want);
-    EXPECT_LE(max_rel(read_npy(o.dump_dir + "/first_logits.npy").to_f32(),
+    EXPECT_LE(max_rel_error(read_npy(o.dump_dir + "/first_logits.npy").to_f32(),
                       read_npy(golden("f32_understand_two_first_logits.npy")).to_f32()), 1e-4);
     std::vector<int64_t> ids = read_npy(o.dump_dir + "/input_ids.npy").to_i64();
     std::vector<int64_t> gids = read_npy(golden("understand_two_input_ids.npy")).to_i64();
