@@ -1,7 +1,7 @@
 // `janus bench generate [--synthetic janus-pro-1b] [--parallel 1 16] [--steps K] [--json] [--no-torch]`:
 // per-step time of the text-to-image decode loop (2P CFG rows) with random weights of a real model's
 // shapes, images/minute extrapolated to 576 steps, bytes/FLOPs per step and the roofline fraction,
-// next to eager PyTorch running the same loop in the same run. Logic: pipelines/generate_bench.cpp.
+// next to eager PyTorch running the same loop in the same run. Logic: benchmarks/generate_bench.cpp.
 #include <cstdio>
 #include <memory>
 

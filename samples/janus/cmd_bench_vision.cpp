@@ -1,6 +1,6 @@
 // `janus bench vision --synthetic janus-pro-1b`: SigLIP encode + VQ decode at real dimensions with
 // random weights vs the machine's measured GEMM/conv rate and vs PyTorch in the same run
-// (include/janus/vision.h, vision/bench_vision.cpp). Markdown table (or --json) on stdout.
+// (include/janus/bench.h, benchmarks/vision_bench.cpp). Markdown table (or --json) on stdout.
 #include <cstdio>
 
 #include "janus/bench.h"

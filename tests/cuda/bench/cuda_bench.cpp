@@ -240,7 +240,7 @@ void bench_decode(Backend& b, const Shapes& s, int rows, int64_t ctx, double cop
                           "-"});
 }
 
-// The library's own `janus bench decode` (text/decode_bench.cpp: the real LlamaModel on the
+// The library's own `janus bench decode` (benchmarks/decode_bench.cpp: the real LlamaModel on the
 // backend, eager, no graphs) with device cuda, so its numbers come back without the CLI binary.
 void bench_library_decode(const std::string& synthetic, double copy_gbs) {
     DecodeBenchOptions o;
