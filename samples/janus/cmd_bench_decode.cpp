@@ -1,6 +1,6 @@
 // `janus bench decode [--synthetic janus-pro-1b | -m MODEL] [--dtype bf16] [--tokens 64] [--json]`:
 // prefill and decode speed of the text core next to the memory bandwidth measured in the same run
-// (library: run_decode_benchmark in include/janus/text.h). Global --threads / --device apply.
+// (library: run_decode_benchmark in include/janus/bench.h). Global --threads / --device apply.
 #include <cstdio>
 #include <memory>
 
