@@ -1,5 +1,6 @@
-// Element types and scalar conversions (bf16/f16 <-> f32). Block-quantized types (q8_0, q4_0) are
-// reserved in the enum for later; nothing implements them yet.
+// Element types and scalar conversions (bf16/f16 <-> f32). q8_0 / q4_0 are quantized weights: 8-bit
+// or 4-bit codes with one f16 scale per 32 consecutive weights of a row, stored per row in packed SIMD
+// panels (kernels/quant.h has the byte layout); only whole rows are addressable.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,14 @@ namespace janus {
 enum class DType : uint8_t { f32, f16, bf16, f64, i64, i32, i16, i8, u8, boolean, q8_0, q4_0 };
 
 size_t dtype_size(DType t);          // bytes per element (block types: not element-addressable, 0)
+inline bool dtype_is_quantized(DType t) { return t == DType::q8_0 || t == DType::q4_0; }
+// Bytes of one row of K weights of a quantized type (kernels/quant.cpp); 0 for other types.
+size_t quant_row_bytes(DType t, int64_t K);
+// Bytes of `numel` elements whose last dimension is `last_dim` (quantized types: whole rows).
+inline size_t dtype_nbytes(DType t, int64_t numel, int64_t last_dim) {
+    if (dtype_is_quantized(t)) return last_dim > 0 ? size_t(numel / last_dim) * quant_row_bytes(t, last_dim) : 0;
+    return size_t(numel) * dtype_size(t);
+}
 const char* dtype_name(DType t);     // "f32", "bf16", ...
 bool dtype_from_name(const std::string& name, DType* out);
 inline bool dtype_is_float(DType t) {

@@ -40,7 +40,7 @@ std::string Shape::str() const {
 Tensor Tensor::empty(DType dtype, const Shape& shape) {
     for (int i = 0; i < shape.ndim; i++)
         if (shape.d[i] < 0) throw Error("negative tensor dimension in " + shape.str());
-    size_t bytes = size_t(shape.numel()) * dtype_size(dtype);
+    size_t bytes = dtype_nbytes(dtype, shape.numel(), shape.ndim ? shape.d[shape.ndim - 1] : 1);
     size_t alloc = (bytes + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, alloc ? alloc : 64);
     if (!p) throw Error("out of memory allocating " + std::to_string(bytes) + " bytes for " + shape.str());

@@ -60,7 +60,7 @@ public:
     int ndim() const { return shape_.ndim; }
     int64_t dim(int i) const { return shape_[i]; }
     int64_t numel() const { return shape_.numel(); }
-    size_t nbytes() const { return size_t(numel()) * dtype_size(dtype_); }
+    size_t nbytes() const { return dtype_nbytes(dtype_, numel(), ndim() ? shape_.d[ndim() - 1] : 1); }
     Device device() const { return device_; }
     bool is_cpu() const { return device_.kind == DeviceKind::cpu; }
     const std::shared_ptr<void>& owner() const { return owner_; }

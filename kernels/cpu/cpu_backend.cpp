@@ -108,9 +108,9 @@ CpuBackend::CpuBackend(int threads) : pool_(threads) {}
 Tensor CpuBackend::alloc(DType dtype, const Shape& shape) {
     for (int i = 0; i < shape.ndim; i++)
         if (shape.d[i] < 0) fail("alloc", "negative dimension in " + shape.str());
-    size_t elem = dtype_size(dtype);
-    if (elem == 0) fail("alloc", std::string("dtype ") + dtype_name(dtype) + " is not element-addressable");
-    size_t bytes = size_t(shape.numel()) * elem;
+    if (dtype_size(dtype) == 0 && !dtype_is_quantized(dtype))
+        fail("alloc", std::string("dtype ") + dtype_name(dtype) + " is not element-addressable");
+    size_t bytes = dtype_nbytes(dtype, shape.numel(), shape.ndim ? shape.d[shape.ndim - 1] : 1);
     size_t rounded = (bytes + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, rounded ? rounded : 64);
     if (!p) throw Error("cpu alloc: out of memory allocating " + std::to_string(bytes) + " bytes for " + shape.str());

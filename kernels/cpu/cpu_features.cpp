@@ -43,6 +43,7 @@ CpuFeatures detect() {
         f.avx512f = (b >> 16) & 1;
         f.avx512bw = (b >> 30) & 1;
         f.avx512vl = (b >> 31) & 1;
+        f.avx512vnni = (c >> 11) & 1;
         unsigned a1, b1, c1, d1;
         __cpuid_count(7, 1, a1, b1, c1, d1);
         f.avx512bf16 = (a1 >> 5) & 1;

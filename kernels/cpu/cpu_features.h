@@ -11,6 +11,7 @@ enum class IsaLevel : int { scalar = 0, avx2 = 1, avx512 = 2, avx512bf16 = 3 };
 struct CpuFeatures {
     bool avx2 = false, fma = false, f16c = false;
     bool avx512f = false, avx512bw = false, avx512vl = false, avx512bf16 = false;
+    bool avx512vnni = false;  // vpdpbusd (the q8_0 / q4_0 kernels)
 };
 
 const CpuFeatures& cpu_features();

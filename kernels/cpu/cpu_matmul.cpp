@@ -1,4 +1,5 @@
-// CPU matmul op: y[M, N] (=|+=) x[M, K] · w[N, K]ᵀ (+ bias[N]); x may have leading dims ([..., K]),
+// CPU matmul op: y[M, N] (=|+=) x[M, K] · w[N, K]ᵀ (+ bias[N]); w f32/bf16/f16 (gemm.h) or q8_0/q4_0
+// (gemm_quant.h); x may have leading dims ([..., K]),
 // y is then [..., N]. Validates, prepares the activation operand (bf16-rounded copy for
 // MatmulPrecision::bf16, plus a packed bf16 copy when the vdpbf16ps kernel is used) and runs gemm.h.
 #include <vector>
@@ -6,6 +7,8 @@
 #include "kernels/cpu/convert_kernels.h"
 #include "kernels/cpu/cpu_backend_impl.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_quant.h"
+#include "kernels/quant.h"
 
 namespace janus::cpu {
 
@@ -14,7 +17,7 @@ void CpuBackend::matmul(const Tensor& y, const Tensor& x, const Tensor& w, const
     const char* op = "matmul";
     check_f32(op, "y", y);
     check_f32(op, "x", x);
-    check_float(op, "w", w);
+    if (!dtype_is_quantized(w.dtype())) check_float(op, "w", w);
     if (w.ndim() != 2) fail(op, "w is " + w.str() + " but must be a 2-D weight [N, K]");
     int64_t N = w.dim(0), K = w.dim(1);
     if (x.ndim() < 1 || x.dim(-1) != K)
@@ -36,6 +39,24 @@ void CpuBackend::matmul(const Tensor& y, const Tensor& x, const Tensor& w, const
         for (int64_t m = 0; m < M; m++)
             for (int64_t n = 0; n < N; n++)
                 py[m * N + n] = (accumulate ? py[m * N + n] : 0.0f) + (bias_f32.empty() ? 0.0f : bias_f32[size_t(n)]);
+        return;
+    }
+
+    if (dtype_is_quantized(w.dtype())) {
+        // q8_0 / q4_0 weights: activations quantized per group of 32 (gemm_quant.h); `precision` does
+        // not apply (the int8 codes are coarser than bf16).
+        if (K % kQuantGroup) fail(op, "w is " + w.str() + ": quantized weights need K % 32 == 0");
+        QuantizedRows qa;
+        quantize_activations(pool_, x.ptr<float>(), M, K, &qa);
+        QuantGemm g;
+        g.a = &qa;
+        g.w = static_cast<const uint8_t*>(w.data());
+        g.wtype = w.dtype();
+        g.N = N;
+        g.c = y.ptr<float>();
+        g.bias = bias_f32.empty() ? nullptr : bias_f32.data();
+        g.accumulate = accumulate;
+        gemm_quant(pool_, g);
         return;
     }
 
