@@ -1,4 +1,4 @@
-// `janus serve` hands memory back after large requests (issue 26): a burst of large requests (4 MiB
+// `janus serve` hands memory back after large requests (issue 26): a burst of large requests (2 MiB
 // prompts, chunked and not, and chat requests whose images decode to ~48 MB each) on new connections
 // must leave resident memory within 64 MiB of the warmed-up baseline. Unlike serve_load_test.cpp the
 // test itself does not call malloc_trim: returning memory is the server's job. Under AddressSanitizer
@@ -71,7 +71,7 @@ TEST(ServeMemory, LargeRequestBurstGivesMemoryBack) {
                                                  {"image_url", {{"url", "data:image/png;base64," + b64(png)}}}}})}}})},
         {"max_tokens", 2}};
     std::string words;
-    while (words.size() < (4u << 20)) words += "lorem ipsum dolor sit amet ";
+    while (words.size() < (2u << 20)) words += "lorem ipsum dolor sit amet ";
     const std::string big_prompt = json{{"prompt", words}, {"max_tokens", 1}}.dump();
 
     auto one_of_each = [&](int k) {
@@ -79,7 +79,7 @@ TEST(ServeMemory, LargeRequestBurstGivesMemoryBack) {
             auto r = post(*srv.client(), "/v1/chat/completions", vision);
             return r ? r->status : -1;
         }
-        // A 4 MiB prompt (refused for its length after the body was read and tokenized, or
+        // A 2 MiB prompt (refused for its length after the body was read and tokenized, or
         // answered): chunked on odd k, Content-Length on even k.
         RawConn c(srv.port);
         std::string req;
