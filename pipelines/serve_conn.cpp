@@ -656,7 +656,7 @@ void HttpFront::process(const std::shared_ptr<Conn>& c) {
     const bool close = (c->peer_eof && c->in.find("\r\n\r\n") == std::string::npos) || !accepting ||
                        c->served + 1 >= opt_.keep_alive_max;
     bool connection_closed = false;
-    const bool large = c->request.size() > (size_t(1) << 20);
+    const bool large = c->request.size() > (size_t(64) << 10);  // e.g. a small PNG that decodes big
     c->probed = false;
     {
         ConnStream s(*c, opt_.write_timeout, hard_deadline_ns_);

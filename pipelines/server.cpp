@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -114,6 +115,7 @@ int Server::start() {
     if (im.port >= 0) return im.port;
     serve::HttpCore& svr = im.svr;
     svr.set_payload_max_length(size_t(im.opt.max_body_bytes));
+    svr.set_keep_alive_timeout(std::max<time_t>(1, time_t(im.opt.idle_timeout)));  // the Keep-Alive header
     // Big buffers (request bodies, decoded images) come from mmap and go back to the system when
     // freed, instead of raising glibc's dynamic threshold and staying in the heap (issue 26).
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
