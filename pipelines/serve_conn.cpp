@@ -24,7 +24,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-enum class State { reading, queued, processing, closing };
+// reading/closing: owned by the reader thread; queued/processing: by the workers; returned: on its
+// way back to the reader (in returned_), not to be polled until the reader takes it.
+enum class State { reading, queued, processing, returned, closing };
 enum class Chunk { size, data, data_crlf, trailer, done };
 
 const char* reason(int status) {
@@ -569,6 +571,7 @@ void HttpFront::reader_loop() {
             listen_closed = true;
         }
         for (auto& c : back) {  // keep-alive connections back from a worker
+            c->state = State::reading;
             c->started = !c->in.empty();
             c->deadline = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
                                     c->started ? opt_.receive_timeout : opt_.idle_timeout));
@@ -681,7 +684,7 @@ void HttpFront::process(const std::shared_ptr<Conn>& c) {
         }
         return;
     }
-    c->state = State::reading;
+    c->state = State::returned;
     returned_.push_back(c);
     wake();
 }
