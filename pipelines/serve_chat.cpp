@@ -9,6 +9,7 @@
 #include "janus/chat_format.h"
 #include "janus/tokenizer.h"
 #include "pipelines/serve_util.h"
+#include "vision/image_io.h"
 
 namespace janus::serve {
 
@@ -29,6 +30,7 @@ ParsedChat parse_messages(const json& body, const Context& ctx) {
         throw ApiError{400, "'messages' must be a non-empty array of {role, content} objects", "messages",
                        "invalid_type"};
     ParsedChat pc;
+    std::vector<std::pair<std::string, std::string>> pending;  // image bytes, parameter
     for (size_t i = 0; i < it->size(); ++i) {
         const json& m = (*it)[i];
         const std::string where = "messages[" + std::to_string(i) + "]";
@@ -75,16 +77,12 @@ ParsedChat parse_messages(const json& body, const Context& ctx) {
                     if (!ctx.sched->has_vision())
                         throw ApiError{400, "the model '" + ctx.model_id + "' does not accept images", pw,
                                        "vision_not_supported"};
-                    std::string bytes = decode_data_url(url, pw + ".image_url.url");
-                    ImageReadOptions ro;
-                    ro.max_pixels = ctx.opt.max_image_pixels;
-                    try {
-                        pc.images.push_back(decode_image(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                                         bytes.size(), pw + ".image_url", ro));
-                    } catch (const std::exception& e) {
-                        throw ApiError{400, std::string("the image could not be used: ") + e.what(),
-                                       pw + ".image_url", "invalid_image"};
-                    }
+                    if (int(pending.size()) >= ctx.opt.max_input_images)
+                        throw ApiError{400,
+                                       "more than " + std::to_string(ctx.opt.max_input_images) +
+                                           " images in one request (--max-input-images)",
+                                       pw + ".image_url", "too_many_images"};
+                    pending.push_back({decode_data_url(url, pw + ".image_url.url"), pw + ".image_url"});
                 } else {
                     throw ApiError{400, pw + ".type must be \"text\" or \"image_url\"", pw + ".type",
                                    "invalid_value"};
@@ -96,6 +94,41 @@ ParsedChat parse_messages(const json& body, const Context& ctx) {
         }
         if (r == "user") pc.last_user_text = text;
         pc.messages.push_back({r, text});
+    }
+    // Sizes from the image headers first: a request over the per-image or per-request pixel limit
+    // is refused before anything is decoded.
+    int64_t total = 0;
+    for (const auto& [bytes, param] : pending) {
+        vision::ImageHeader h;
+        try {
+            h = vision::probe_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), param);
+        } catch (const std::exception& e) {
+            throw ApiError{400, std::string("the image could not be used: ") + e.what(), param, "invalid_image"};
+        }
+        const int64_t px = h.width * h.height;
+        if (px > ctx.opt.max_image_pixels)
+            throw ApiError{400,
+                           param + " is " + std::to_string(h.width) + "x" + std::to_string(h.height) +
+                               ", over the pixel limit of " + std::to_string(ctx.opt.max_image_pixels) +
+                               " (--max-image-pixels); downscale it first",
+                           param, "invalid_image"};
+        total += px;
+        if (total > ctx.opt.max_request_pixels)
+            throw ApiError{400,
+                           "the request's images have more than " + std::to_string(ctx.opt.max_request_pixels) +
+                               " pixels together (--max-request-pixels); send fewer or smaller images",
+                           param, "too_many_pixels"};
+    }
+    for (auto& [bytes, param] : pending) {
+        ImageReadOptions ro;
+        ro.max_pixels = ctx.opt.max_image_pixels;
+        try {
+            pc.images.push_back(
+                decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), param, ro));
+        } catch (const std::exception& e) {
+            throw ApiError{400, std::string("the image could not be used: ") + e.what(), param, "invalid_image"};
+        }
+        std::string().swap(bytes);
     }
     if (pc.messages.back().role != "user" && pc.images.empty() == false)
         throw ApiError{400, "with images, the last message must be the user's question", "messages"};

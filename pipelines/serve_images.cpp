@@ -61,7 +61,14 @@ void generations(const httplib::Request& req, httplib::Response& res, Context& c
     try {
         r.validate();
     } catch (const std::exception& e) {
-        throw ApiError{400, e.what()};
+        // ImageRequest::validate() opens its messages with the field's name ("negative_prompt: ...").
+        std::string what = e.what(), param;
+        for (const char* f : {"negative_prompt", "prompt", "cfg", "temperature", "top_k", "top_p", "n"})
+            if (what.rfind(std::string(f) + ":", 0) == 0 || what.rfind(std::string(f) + " (", 0) == 0) {
+                param = f;
+                break;
+            }
+        throw ApiError{400, what, param, "invalid_value"};
     }
 
     auto job = ctx.new_job(JobKind::image);
@@ -73,7 +80,7 @@ void generations(const httplib::Request& req, httplib::Response& res, Context& c
     std::vector<GeneratedImage> images;
     {
         std::lock_guard<std::mutex> lk(job->mu);
-        if (!job->error.empty()) throw ApiError{job->error_status, job->error};
+        if (!job->error.empty()) throw ApiError{job->error_status, job->error, job->error_param};
         if (job->finish_reason == "timeout")
             throw ApiError{504, "the request took longer than --request-timeout", "", "timeout"};
         if (job->finish_reason == "cancelled")
@@ -83,8 +90,6 @@ void generations(const httplib::Request& req, httplib::Response& res, Context& c
     std::sort(images.begin(), images.end(), [](auto& a, auto& b) { return a.index < b.index; });
     json data = json::array();
     const std::string stem = random_hex(12);
-    const std::string host = req.has_header("Host") ? req.get_header_value("Host")
-                                                    : ctx.opt.host + ":" + std::to_string(ctx.opt.port);
     for (const GeneratedImage& g : images) {
         const std::string name = stem + "-" + std::to_string(g.index) + ".png";
         const std::string path = (std::filesystem::path(ctx.output_dir) / name).string();
@@ -95,7 +100,7 @@ void generations(const httplib::Request& req, httplib::Response& res, Context& c
             std::error_code ec;
             std::filesystem::remove(path, ec);
         } else {
-            item["url"] = "http://" + host + "/v1/images/files/" + name;
+            item["url"] = ctx.image_url(name);  // --public-url (never the Host header), signed
         }
         data.push_back(item);
     }
@@ -116,7 +121,19 @@ void register_image_routes(httplib::Server& svr, Context& ctx) {
     });
     svr.Get(R"(/v1/images/files/([A-Za-z0-9_-]{1,64}\.png))", [&ctx](const httplib::Request& req,
                                                                      httplib::Response& res) {
-        const std::string path = (std::filesystem::path(ctx.output_dir) / req.matches[1].str()).string();
+        // With --api-key, the Bearer key (checked before routing) or a valid signature; without, the
+        // signature. The signature makes the url usable where no header can be sent (<img src>).
+        const std::string name = req.matches[1].str();
+        const bool keyed = !ctx.opt.api_key.empty() && !req.has_param("sig");
+        if (!keyed) {
+            std::string why = ctx.check_image_signature(name, req.get_param_value("expires"),
+                                                        req.get_param_value("sig"));
+            if (!why.empty()) {
+                send_error(res, ApiError{403, why, "sig", "invalid_signature"});
+                return;
+            }
+        }
+        const std::string path = (std::filesystem::path(ctx.output_dir) / name).string();
         std::error_code ec;
         if (!std::filesystem::is_regular_file(path, ec)) {
             send_error(res, ApiError{404, "no such image: " + req.matches[1].str(), "", "not_found"});

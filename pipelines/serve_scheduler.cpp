@@ -267,10 +267,18 @@ void Scheduler::Impl::admit(const std::shared_ptr<Job>& j) {
             r.dump_dir.clear();
             const int h = next_image_handle++;
             auto rq = gen_prompts->request(r, h);
+            // The conditional rows hold the prompt; the unconditional rows the negative prompt, if any.
+            const bool neg = rq->ids_u.size() > rq->ids_c.size() && r.negative_prompt.has_value();
             const size_t L = std::max(rq->ids_c.size(), rq->ids_u.size());
-            if (int64_t(L) > kMaxImagePromptTokens)
-                throw Error("prompt: " + std::to_string(L) + " tokens, more than the " +
+            if (int64_t(L) > kMaxImagePromptTokens) {
+                const std::string which = neg ? "negative_prompt" : "prompt";
+                {
+                    std::lock_guard<std::mutex> lk(j->mu);
+                    j->error_param = which;
+                }
+                throw Error(which + ": " + std::to_string(L) + " tokens, more than the " +
                             std::to_string(kMaxImagePromptTokens) + " an image prompt may have; shorten it");
+            }
             batch->images()->add(rq);
             image_jobs[h] = ImageJob{j, rq};
         }

@@ -64,6 +64,7 @@ struct Job {
     std::string finish_reason;  // stop | length | cancelled | timeout
     std::string error;          // set when the job failed (status error_status)
     int error_status = 500;
+    std::string error_param;    // the request parameter the error is about ("" = none)
     int64_t prompt_tokens = 0, completion_tokens = 0;
     std::vector<GeneratedImage> results;
     // Scheduler forwards counted when this job got its first token / finished (0 = not yet): which

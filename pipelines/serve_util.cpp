@@ -2,16 +2,14 @@
 // data: URLs and the shared route context.
 #include "pipelines/serve_util.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <regex>
+
+#include "pipelines/serve_conn.h"
+#include "pipelines/serve_sign.h"
 
 namespace janus::serve {
 
@@ -247,52 +245,67 @@ void Context::submit(const std::shared_ptr<Job>& job) const {
                        "", "server_busy"};
 }
 
-bool client_closed(const httplib::Request& req, int& fd) {
-    auto port_of = [](const sockaddr_storage& a) {
-        return a.ss_family == AF_INET    ? ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port)
-               : a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port)
-                                         : 0;
-    };
-    auto matches = [&](int f) {
-        sockaddr_storage local{}, peer{};
-        socklen_t ll = sizeof local, pl = sizeof peer;
-        if (getsockname(f, reinterpret_cast<sockaddr*>(&local), &ll) != 0) return false;
-        if (getpeername(f, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) return false;
-        return int(port_of(local)) == req.local_port && int(port_of(peer)) == req.remote_port;
-    };
-    if (fd == -2 || req.remote_port <= 0 || req.local_port <= 0) return false;
-    if (fd < 0 || !matches(fd)) {
-        fd = -2;
-        if (DIR* d = opendir("/proc/self/fd")) {
-            while (dirent* e = readdir(d)) {
-                char* end = nullptr;
-                long f = strtol(e->d_name, &end, 10);
-                if (end == e->d_name || *end != 0 || f == dirfd(d)) continue;
-                if (matches(int(f))) {
-                    fd = int(f);
-                    break;
-                }
-            }
-            closedir(d);
-        }
-        if (fd < 0) return false;
-    }
-    char c;
-    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
-bool Context::wait_or_cancel(Job& job, const httplib::Request& req) const {
-    int fd = -1;
+bool Context::wait_or_cancel(Job& job, const httplib::Request&) const {
     const auto until = job.deadline + std::chrono::seconds(5);
     for (;;) {
         auto next = std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
         if (job.wait_done(next)) return true;
-        if (std::chrono::steady_clock::now() >= until || client_closed(req, fd)) {
+        if (std::chrono::steady_clock::now() >= until || current_client_gone()) {
             job.cancel = true;
             return false;
         }
     }
+}
+
+std::string Context::image_url(const std::string& name) const {
+    std::string base = opt.public_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    if (base.empty()) {
+        std::string h = opt.host == "0.0.0.0" ? "127.0.0.1" : opt.host == "::" ? "::1" : opt.host;
+        if (h.find(':') != std::string::npos) h = "[" + h + "]";
+        base = "http://" + h + ":" + std::to_string(opt.port);
+    }
+    const std::string expires = std::to_string(unix_now() + int64_t(std::ceil(opt.image_url_ttl)));
+    return base + "/v1/images/files/" + name + "?expires=" + expires +
+           "&sig=" + hmac_sha256_hex(url_secret, name + "\n" + expires);
+}
+
+std::string Context::check_image_signature(const std::string& name, const std::string& expires,
+                                           const std::string& sig) const {
+    if (sig.empty() || expires.empty())
+        return "this image url needs its ?expires=...&sig=... (as returned by /v1/images/generations)" +
+               std::string(opt.api_key.empty() ? "" : " or the API key");
+    if (expires.size() > 18 || expires.find_first_not_of("0123456789") != std::string::npos ||
+        !equal_constant_time(hmac_sha256_hex(url_secret, name + "\n" + expires), sig))
+        return "the image url's signature is not valid; use the url exactly as returned";
+    if (std::stoll(expires) < unix_now())
+        return "the image url has expired (--image-url-ttl); generate the image again";
+    return "";
+}
+
+std::string escape_log(const std::string& s) {
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char ch : s) {
+        if (ch < 0x20 || ch == 0x7f || ch == '\\') {
+            out += "\\x";
+            out += hex[ch >> 4];
+            out += hex[ch & 15];
+        } else {
+            out += char(ch);
+        }
+    }
+    return out;
+}
+
+std::string allowed_method(const std::string& path) {
+    static const std::regex get_routes(R"(/health|/v1/models|/v1/models/.+|/v1/images/files/.*)");
+    static const std::regex post_routes(
+        R"(/v1/chat/completions|/v1/completions|/v1/images/generations|/tokenize|/detokenize)");
+    if (std::regex_match(path, get_routes)) return "GET";
+    if (std::regex_match(path, post_routes)) return "POST";
+    return "";
 }
 
 std::string random_hex(int bytes) {

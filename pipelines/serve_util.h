@@ -62,6 +62,7 @@ struct Context {
     std::atomic<bool>* draining = nullptr;
     std::atomic<uint64_t>* next_id = nullptr;
     int64_t created = 0;  // server start (unix seconds)
+    std::string url_secret;  // HMAC key of the signed image URLs (random per server start)
 
     // The request's "model" must be absent or name this model (or its directory); else 404.
     void check_model(const nlohmann::json& body) const;
@@ -74,12 +75,20 @@ struct Context {
     // Non-streaming wait: until the job is done (true), its deadline (+5 s grace) passes (false,
     // job cancelled) or the client closes the connection (false, job cancelled).
     bool wait_or_cancel(Job& job, const httplib::Request& req) const;
+    // The url of a generated image: --public-url (else http://<host>:<port>) + the file route +
+    // "?expires=<unix s>&sig=<HMAC-SHA256 of name and expiry>", valid for --image-url-ttl seconds.
+    std::string image_url(const std::string& name) const;
+    // "" when `sig` is a valid, unexpired signature of `name`; else why not.
+    std::string check_image_signature(const std::string& name, const std::string& expires,
+                                      const std::string& sig) const;
 };
 
-// Whether the client of `req` has closed its connection: finds the connected socket by its local and
-// remote ports (cpp-httplib 0.11 does not expose it) and peeks for end-of-stream. `fd` caches the
-// socket between calls (-1 = not looked up yet, -2 = not found).
-bool client_closed(const httplib::Request& req, int& fd);
+// The text with control characters (< 0x20, 0x7f) and backslashes written as \xNN / \\, so a
+// request path cannot forge log lines or send terminal escapes.
+std::string escape_log(const std::string& s);
+
+// The method a route path accepts ("GET" or "POST"), "" for an unknown path (→ 404 vs 405).
+std::string allowed_method(const std::string& path);
 
 std::string random_hex(int bytes);
 int64_t unix_now();

@@ -1,21 +1,26 @@
-// janus::Server (include/janus/server.h): the cpp-httplib server around the scheduler — option
-// checks, the route tables (serve_chat.cpp, serve_images.cpp, serve_misc.cpp), API-key check on every
-// route, OpenAI-format bodies for errors httplib raises itself (404, 413, ...), graceful shutdown,
-// and serve_until_signal() for the CLI (SIGINT/SIGTERM via sigwait on the main thread).
+// janus::Server (include/janus/server.h): the scheduler behind our connection layer (serve_conn.h)
+// and httplib's routing — option checks, the route tables (serve_chat.cpp, serve_images.cpp,
+// serve_misc.cpp), API-key check on every route (signed image urls excepted), OpenAI-format bodies
+// for errors httplib raises itself (404, 405, 413, ...), escaped request logs, memory handed back
+// after large requests, graceful shutdown bounded by --shutdown-timeout, and serve_until_signal()
+// for the CLI (SIGINT/SIGTERM via sigwait on the main thread).
 #include "janus/server.h"
 
 #include <httplib.h>
+#include <malloc.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
 
 #include "janus/error.h"
+#include "pipelines/serve_conn.h"
 #include "pipelines/serve_scheduler.h"
+#include "pipelines/serve_sign.h"
 #include "pipelines/serve_util.h"
 
 namespace janus {
@@ -25,17 +30,17 @@ using serve::ApiError;
 struct Server::Impl {
     ServerOptions opt;
     std::unique_ptr<Scheduler> sched;
-    httplib::Server svr;
+    serve::HttpCore svr;
+    std::unique_ptr<serve::HttpFront> front;  // after svr: destroyed first
     serve::Context ctx;
     std::atomic<bool> draining{false};
     std::atomic<uint64_t> next_id{1};
-    std::thread listener;
     int port = -1;
     bool shut = false;
     std::mutex shut_mu;
 
     void log(const std::string& s) const {
-        if (opt.log) opt.log(s);
+        if (opt.log) opt.log(serve::escape_log(s));
     }
 };
 
@@ -60,6 +65,15 @@ static void check_options(const ServerOptions& o) {
     need(o.request_timeout > 0, "--request-timeout must be > 0 seconds");
     need(o.shutdown_timeout >= 0, "--shutdown-timeout must be >= 0 seconds");
     need(o.port >= 0 && o.port <= 65535, "--port must be in 0..65535");
+    need(o.max_connections >= 1, "--max-connections must be >= 1");
+    need(o.receive_timeout > 0, "--receive-timeout must be > 0 seconds");
+    need(o.idle_timeout > 0, "--idle-timeout must be > 0 seconds");
+    need(o.write_timeout > 0, "--write-timeout must be > 0 seconds");
+    need(o.max_input_images >= 0, "--max-input-images must be >= 0");
+    need(o.max_request_pixels >= 1, "--max-request-pixels must be >= 1");
+    need(o.image_url_ttl > 0, "--image-url-ttl must be > 0 seconds");
+    need(o.public_url.empty() || o.public_url.rfind("http://", 0) == 0 || o.public_url.rfind("https://", 0) == 0,
+         "--public-url must start with http:// or https:// (the base clients reach this server under)");
 }
 
 std::unique_ptr<Server> Server::create(const ServerOptions& options) {
@@ -85,6 +99,7 @@ std::unique_ptr<Server> Server::create(const ServerOptions& options) {
     c.draining = &im->draining;
     c.next_id = &im->next_id;
     c.created = serve::unix_now();
+    c.url_secret = serve::random_secret(32);
     return std::unique_ptr<Server>(new Server(std::move(im)));
 }
 
@@ -98,19 +113,19 @@ std::string Server::model_id() const {
 int Server::start() {
     Impl& im = *impl_;
     if (im.port >= 0) return im.port;
-    httplib::Server& svr = im.svr;
-    const int threads =
-        im.opt.http_threads > 0 ? im.opt.http_threads : im.opt.max_concurrent + im.opt.max_queue + 8;
-    svr.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+    serve::HttpCore& svr = im.svr;
     svr.set_payload_max_length(size_t(im.opt.max_body_bytes));
-    svr.set_read_timeout(30, 0);
-    svr.set_write_timeout(60, 0);
-    svr.set_keep_alive_timeout(5);
-    svr.set_keep_alive_max_count(1000);
+    svr.set_keep_alive_timeout(std::max<time_t>(1, time_t(im.opt.idle_timeout)));  // the Keep-Alive header
+    // Big buffers (request bodies, decoded images) come from mmap and go back to the system when
+    // freed, instead of raising glibc's dynamic threshold and staying in the heap (issue 26).
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
     const std::string key = im.opt.api_key;
     svr.set_pre_routing_handler([key, &im](const httplib::Request& req, httplib::Response& res) {
-        if (!key.empty() && req.get_header_value("Authorization") != "Bearer " + key) {
+        // A signed image url is checked by its route instead (a browser's <img> sends no header).
+        const bool signed_file = req.method == "GET" && req.path.rfind("/v1/images/files/", 0) == 0 &&
+                                 req.has_param("sig");
+        if (!key.empty() && !signed_file && req.get_header_value("Authorization") != "Bearer " + key) {
             serve::send_error(res, ApiError{401,
                                             req.has_header("Authorization")
                                                 ? "Incorrect API key provided"
@@ -124,6 +139,18 @@ int Server::start() {
     svr.set_error_handler(
         httplib::Server::HandlerWithResponse([&im](const httplib::Request& req, httplib::Response& res) {
             if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            if (res.status == 404) {
+                const std::string allow = serve::allowed_method(req.path);
+                if (!allow.empty() && allow != req.method) {
+                    res.status = 405;
+                    res.set_header("Allow", allow == "GET" ? "GET, HEAD" : allow);
+                    serve::send_error(res, ApiError{405,
+                                                    req.method + " is not allowed on " + req.path + "; use " +
+                                                        allow,
+                                                    "", "method_not_allowed"});
+                    return httplib::Server::HandlerResponse::Handled;
+                }
+            }
             std::string msg = res.status == 404   ? "unknown route " + req.method + " " + req.path
                               : res.status == 413 ? "request body larger than --max-body (" +
                                                         std::to_string(im.opt.max_body_bytes) + " bytes)"
@@ -144,38 +171,35 @@ int Server::start() {
     });
     if (im.opt.log)
         svr.set_logger([&im](const httplib::Request& req, const httplib::Response& res) {
-            im.log(req.method + " " + req.path + " " + std::to_string(res.status));
+            im.log(req.method + " " + req.path + " " + std::to_string(res.status));  // escaped by log()
         });
     serve::register_misc_routes(svr, im.ctx);
     serve::register_chat_routes(svr, im.ctx);
     serve::register_image_routes(svr, im.ctx);
 
-    // Debian's libcpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled in):
-    // a burst of new connections then overflows the accept queue and clients see resets. Keep the
-    // listening socket's fd and raise the backlog after bind (listen() again updates it on Linux).
-    auto listen_fd = std::make_shared<int>(-1);
-    svr.set_socket_options([listen_fd](socket_t sock) {
-        httplib::default_socket_options(sock);
-        *listen_fd = int(sock);
-    });
-    if (im.opt.port == 0) {
-        im.port = svr.bind_to_any_port(im.opt.host);
-        if (im.port < 0) throw Error("janus serve: cannot bind " + im.opt.host + " (any port)");
-    } else {
-        if (!svr.bind_to_port(im.opt.host, im.opt.port))
-            throw Error("janus serve: cannot bind " + im.opt.host + ":" + std::to_string(im.opt.port) +
-                        " (in use, or not an address of this machine); choose another --port / --host");
-        im.port = im.opt.port;
-    }
-    if (*listen_fd >= 0) ::listen(*listen_fd, 1024);
+    serve::FrontOptions fo;
+    fo.workers = im.opt.http_threads > 0 ? im.opt.http_threads : im.opt.max_concurrent + im.opt.max_queue + 8;
+    fo.max_connections = im.opt.max_connections;
+    fo.max_body = im.opt.max_body_bytes;
+    fo.receive_timeout = im.opt.receive_timeout;
+    fo.idle_timeout = im.opt.idle_timeout;
+    fo.write_timeout = im.opt.write_timeout;
+    fo.keep_alive_max = 1000;
+    if (im.opt.log) fo.log = [&im](const std::string& line) { im.log(line); };
+    fo.error_json = [](int status, const std::string& message) {
+        return serve::to_text(serve::error_body(ApiError{status, message}));
+    };
+    fo.after_request = [](bool large) {
+        if (large) malloc_trim(0);  // hand the freed heap back to the system after a large request
+    };
+    im.front = std::make_unique<serve::HttpFront>(svr, fo);
+    im.port = im.front->bind(im.opt.host, im.opt.port);
     im.ctx.opt.port = im.port;
     if (im.opt.api_key.empty() && im.opt.host != "127.0.0.1" && im.opt.host != "localhost" &&
         im.opt.host != "::1")
         im.log("warning: listening on " + im.opt.host +
                " without --api-key: anyone who can reach this port can use the model");
-    im.listener = std::thread([&svr] { svr.listen_after_bind(); });
-    for (int i = 0; i < 500 && !svr.is_running(); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    im.front->start();
     return im.port;
 }
 
@@ -185,9 +209,13 @@ void Server::shutdown() {
     if (im.shut) return;
     im.shut = true;
     im.draining = true;
-    im.svr.stop();  // close the listening socket: no new connections
+    const auto t0 = std::chrono::steady_clock::now();
+    if (im.front) im.front->stop_accepting();  // no new connections; idle ones close
     if (im.sched) im.sched->shutdown(im.opt.shutdown_timeout);  // finish, or cancel at the deadline
-    if (im.listener.joinable()) im.listener.join();             // handlers end once their jobs have ended
+    // Answers to cancelled work get 1.5 s more to be written; then every socket is shut down.
+    const auto hard = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(im.opt.shutdown_timeout + 1.5));
+    if (im.front) im.front->stop(hard);
 }
 
 int serve_until_signal(const ServerOptions& options) {

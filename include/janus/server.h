@@ -47,6 +47,16 @@ struct ServerOptions {
     double shutdown_timeout = 30;         // seconds to finish in-flight work on shutdown, then cancel
     int http_threads = 0;                 // 0 = max_concurrent + max_queue + 8
 
+    // Hostile-client limits (docs/server.md "Limits").
+    int max_connections = 256;            // open connections; more get 503 and are closed
+    double receive_timeout = 30;          // seconds from a request's first byte to its last → 408
+    double idle_timeout = 5;              // seconds a keep-alive connection may sit idle
+    double write_timeout = 30;            // seconds a response write may make no progress
+    int max_input_images = 8;             // images in one chat request → 400
+    int64_t max_request_pixels = 32 << 20;  // sum of width·height of a request's images (from headers) → 400
+    std::string public_url;               // base of image URLs ("" = http://<host>:<port>); never the Host header
+    double image_url_ttl = 3600;          // seconds a signed image URL stays valid
+
     std::function<void(const std::string&)> log;  // one line per request / event (optional)
 };
 

@@ -2,11 +2,14 @@
 // (docs/server.md). Flags map one-to-one onto janus::ServerOptions (include/janus/server.h); the
 // server itself lives in the library.
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 
 #include "command.h"
 #include "janus/default_model.h"
+#include "janus/error.h"
 #include "janus/generate.h"
 #include "janus/server.h"
 
@@ -15,8 +18,32 @@ namespace {
 struct Options {
     janus::ServerOptions s;
     std::string max_body = "32M";
+    std::string max_request_pixels = "32M";
+    std::string api_key_file;
     bool quiet_requests = false;
 };
+
+// The API key from --api-key, --api-key-file (first line, surrounding whitespace dropped) or the
+// JANUS_API_KEY environment variable, in that order; the last two keep it out of the process list.
+std::string api_key_of(const Options& opt) {
+    if (!opt.s.api_key.empty()) {
+        if (!opt.api_key_file.empty())
+            throw janus::Error("janus serve: give --api-key or --api-key-file, not both");
+        return opt.s.api_key;
+    }
+    if (!opt.api_key_file.empty()) {
+        std::ifstream f(opt.api_key_file);
+        if (!f) throw janus::Error("--api-key-file " + opt.api_key_file + ": cannot read it (does it exist?)");
+        std::string line;
+        std::getline(f, line);
+        const size_t a = line.find_first_not_of(" \t\r"), b = line.find_last_not_of(" \t\r");
+        if (a == std::string::npos)
+            throw janus::Error("--api-key-file " + opt.api_key_file + ": the first line is empty; put the key there");
+        return line.substr(a, b - a + 1);
+    }
+    const char* env = std::getenv("JANUS_API_KEY");
+    return env ? std::string(env) : std::string();
+}
 
 int run(Options& opt) {
     const auto& g = janus_cli::global_options();
@@ -24,6 +51,8 @@ int run(Options& opt) {
     opt.s.threads = g.threads;
     opt.s.device = g.device;
     opt.s.max_body_bytes = janus::parse_size(opt.max_body, "--max-body");
+    opt.s.max_request_pixels = janus::parse_size(opt.max_request_pixels, "--max-request-pixels");
+    opt.s.api_key = api_key_of(opt);
     if (!opt.quiet_requests && !g.quiet) opt.s.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     return janus::serve_until_signal(opt.s);
 }
@@ -37,7 +66,14 @@ const bool registered = janus_cli::register_command(
         app.add_option("--host", s.host, "Address to bind (0.0.0.0 = all interfaces; use with --api-key)")
             ->capture_default_str();
         app.add_option("--port", s.port, "TCP port (0 = any free port)")->capture_default_str();
-        app.add_option("--api-key", s.api_key, "Require 'Authorization: Bearer KEY' on every route");
+        app.add_option("--api-key", s.api_key,
+                       "Require 'Authorization: Bearer KEY' on every route (visible in the process list: "
+                       "prefer --api-key-file or JANUS_API_KEY)");
+        app.add_option("--api-key-file", opt->api_key_file, "Read the API key from the first line of this file");
+        app.add_option("--public-url", s.public_url,
+                       "Base URL clients reach the server under, for image urls (default http://HOST:PORT)");
+        app.add_option("--image-url-ttl", s.image_url_ttl, "Seconds a signed image url stays valid")
+            ->capture_default_str();
         app.add_option("--output-dir", s.output_dir,
                        "Where images for response_format=url are kept (default: $TMPDIR/janus-serve-<pid>)");
         app.add_option("--dtype", s.dtype, "LM compute precision: auto | f32 | bf16")->capture_default_str();
@@ -64,6 +100,21 @@ const bool registered = janus_cli::register_command(
                        "Seconds in-flight work may finish after SIGTERM/SIGINT before it is cancelled")
             ->capture_default_str();
         app.add_option("--http-threads", s.http_threads, "HTTP worker threads (0 = concurrent + queue + 8)")
+            ->capture_default_str();
+        app.add_option("--max-connections", s.max_connections, "Open connections at once (more get 503)")
+            ->capture_default_str();
+        app.add_option("--receive-timeout", s.receive_timeout,
+                       "Seconds to receive a whole request, headers and body (408 beyond)")
+            ->capture_default_str();
+        app.add_option("--idle-timeout", s.idle_timeout, "Seconds a keep-alive connection may wait idle")
+            ->capture_default_str();
+        app.add_option("--write-timeout", s.write_timeout,
+                       "Seconds a response write may make no progress before the client is dropped")
+            ->capture_default_str();
+        app.add_option("--max-input-images", s.max_input_images, "Images in one chat request")
+            ->capture_default_str();
+        app.add_option("--max-request-pixels", opt->max_request_pixels,
+                       "Pixels of all images in one request together, from their headers, e.g. 32M")
             ->capture_default_str();
         app.add_flag("--no-request-log", opt->quiet_requests, "Do not log one line per request");
         return [opt] { return run(*opt); };

@@ -276,7 +276,9 @@ TEST_F(ServeRoutes, OutputRouteHasNoPathTraversal) {
           "/v1/images/files/a/../../x.png"}) {
         auto r = c->Get(p);
         ASSERT_TRUE(r) << p;
-        EXPECT_EQ(r->status, 404) << p << ": " << r->body;
+        // An unsigned url of a well-formed name is refused (403) before the file is looked up.
+        EXPECT_TRUE(r->status == 404 || (r->status == 403 && std::string(p).find("nothere") != std::string::npos))
+            << p << ": " << r->status << " " << r->body;
         EXPECT_EQ(r->body.find("root:"), std::string::npos);
     }
 }
