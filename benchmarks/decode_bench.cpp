@@ -96,7 +96,12 @@ DecodeBenchResult run_decode_benchmark(const DecodeBenchOptions& o) {
         if (!dtype_from_name(o.dtype, &wdt) || (wdt != DType::bf16 && wdt != DType::f32 && wdt != DType::f16))
             throw Error("bench decode: --dtype must be bf16, f16 or f32 for synthetic weights, got '" + o.dtype + "'");
         ro.dtype = wdt == DType::bf16 ? ComputeDType::bf16 : ComputeDType::f32;
-        model = std::make_unique<LlamaModel>(be, cfg, synthetic_lm_weights(cfg, wdt, be, o.seed, r.threads), ro);
+        // Weights are filled on the host: with every host thread, also when the backend is a GPU
+        // (whose threads() is 1) — one thread needs ~1 min for the 7B shapes.
+        const int fill_threads = be.device().kind == DeviceKind::cpu
+                                     ? r.threads
+                                     : std::max(1, int(std::thread::hardware_concurrency()));
+        model = std::make_unique<LlamaModel>(be, cfg, synthetic_lm_weights(cfg, wdt, be, o.seed, fill_threads), ro);
         r.model = o.synthetic + " (synthetic)";
     }
     r.build_s = since(t0);

@@ -63,9 +63,14 @@ public:
     // as often as wanted. Re-capturing the same sequence with new arguments (positions, cache length)
     // updates the recording cheaply. Backends without graphs (CPU) return false and run ops at once,
     // so callers write: bool g = b.begin_capture(); step(); if (g) { b.end_capture(); b.replay(); }
+    // — or, so that an exception inside the step cannot leave the backend capturing, use
+    // GraphCapture (kernels/graph_capture.h), which calls abort_capture() on any other exit.
     // While capturing: no alloc(), no copy() touching host memory, no synchronize().
     virtual bool begin_capture() { return false; }
     virtual void end_capture() {}
+    // Ends a capture without keeping it (nothing recorded runs; the previous recording is dropped,
+    // so replay() asks for a new capture). No-op when not capturing. Never throws.
+    virtual void abort_capture() {}
     virtual void replay() {}
 
     // ---- op table --------------------------------------------------------------------------------

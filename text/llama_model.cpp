@@ -11,6 +11,7 @@
 #include <set>
 
 #include "janus/error.h"
+#include "kernels/graph_capture.h"
 #include "text/rope.h"
 
 namespace janus {
@@ -238,7 +239,7 @@ StepOutputs LlamaModel::forward(std::span<const SeqChunk> chunks, KvCache& cache
         if (chunks[i].embeds.defined()) be.copy(x.rows(offset[i], offset[i] + chunks[i].size()), chunks[i].embeds);
 
     // ---- the step proper: only device-side ops from here (capturable as one graph) ----
-    const bool graph = options_.step_graphs && !profile_ && be.begin_capture();
+    GraphCapture graph(be, options_.step_graphs && !profile_);  // aborted if an op throws
     for (size_t i = 0; i < chunks.size(); i++) {
         const SeqChunk& c = chunks[i];
         Tensor dst = x.rows(offset[i], offset[i] + c.size());
@@ -330,10 +331,7 @@ StepOutputs LlamaModel::forward(std::span<const SeqChunk> chunks, KvCache& cache
             tick("lm_head");
         }
     }
-    if (graph) {
-        be.end_capture();
-        be.replay();
-    }
+    if (graph.commit()) be.replay();
     for (size_t i = 0; i < chunks.size(); i++) cache.set_length(chunks[i].slot, chunks[i].start + chunks[i].size());
     return out;
 }

@@ -1,8 +1,13 @@
 // CUDA backend core: device discovery (cuda_device_count never throws: 0 without a driver or GPU),
 // the CudaBackend object (one stream, cuBLAS handle, stream-ordered allocations from the device's
-// memory pool), copies between host and device, CUDA-graph capture/replay of a step, and the simple
+// memory pool, or cudaMalloc where pools are unavailable or JANUS_CUDA_NO_POOL=1), copies between host
+// and device (overlapping device ranges behave as memmove, like the CPU backend), CUDA-graph
+// capture/replay/abort of a step, release of every GPU resource at process exit (before the CUDA
+// runtime unloads), and the simple
 // elementwise ops: add/mul (equal shapes or a row vector b[N] over a[..., N]), scale, silu, gelu
 // (erf), swiglu, round_to_bf16, convert (f32/bf16/f16), embedding (out[n, D] = table[ids, :]).
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -40,6 +45,12 @@ std::string cuda_device_description(int index) {
 }
 
 std::unique_ptr<Backend> make_cuda_backend(int index) { return std::make_unique<cuda::CudaBackend>(index); }
+
+std::string cuda_allocator(const Backend& b) {
+    auto* c = dynamic_cast<const cuda::CudaBackend*>(&b);
+    if (!c) return "";
+    return c->uses_pool() ? "cudaMallocAsync pool" : "cudaMalloc";
+}
 
 namespace cuda {
 
@@ -111,13 +122,67 @@ void check_numel(const char* op, const char* arg, const Tensor& t, int64_t numel
         fail(op, std::string(arg) + " is " + t.str() + " but must hold " + std::to_string(numel) + " elements");
 }
 
+// ---- live backends, released at exit ---------------------------------------------------------------
+// Backends can live in objects destroyed after main() returns (the registry's globals, function-local
+// statics), possibly after the statically linked CUDA runtime has begun unloading. The first backend
+// registers an atexit handler — after the runtime's own registration (the runtime is initialised by
+// then), so it runs first — that releases every live backend's resources while the runtime is intact.
+namespace {
+std::mutex& live_mutex() {
+    static auto* m = new std::mutex;  // leaked on purpose: must outlive every static destructor
+    return *m;
+}
+std::vector<CudaBackend*>& live_backends() {
+    static auto* v = new std::vector<CudaBackend*>;
+    return *v;
+}
+void release_all_at_exit() {
+    std::lock_guard<std::mutex> lock(live_mutex());
+    for (CudaBackend* b : live_backends()) b->release_at_exit();
+}
+}  // namespace
+
 // ---- backend object -----------------------------------------------------------------------------------
+void DeviceState::free_now(void* p) {
+    if (released) return;  // the stream and the context's memory went at exit
+    (void)cudaSetDevice(device);
+    if (pool) (void)cudaFreeAsync(p, stream);
+    else (void)cudaFree(p);  // synchronises the device, so in-flight work has finished with p
+    (void)cudaGetLastError();
+}
+
 DeviceState::~DeviceState() {
-    // Best effort at teardown: the runtime may already be unloading at process exit.
+    if (released) return;
+    // Best effort at teardown.
     for (void* p : pending_free) (void)cudaFree(p);
     if (stream) (void)cudaStreamDestroy(stream);
     (void)cudaGetLastError();
 }
+
+namespace {
+// Why the stream-ordered pool cannot be used on `index` ("" when it can): JANUS_CUDA_NO_POOL=1, no
+// pool support reported, or a probe allocation that fails (sandboxes that accept the calls but not
+// the allocation).
+std::string pool_unavailable(int index, cudaStream_t s) {
+    const char* env = std::getenv("JANUS_CUDA_NO_POOL");
+    if (env && *env && std::strcmp(env, "0") != 0) return "JANUS_CUDA_NO_POOL is set";
+    int supported = 0;
+    cudaError_t e = cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, index);
+    if (e == cudaSuccess && !supported) return "the device/driver reports no memory-pool support";
+    cudaMemPool_t pool;
+    uint64_t keep = UINT64_MAX;  // keep freed blocks in the pool for stream-ordered reuse
+    if (e == cudaSuccess) e = cudaDeviceGetDefaultMemPool(&pool, index);
+    if (e == cudaSuccess) e = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    void* p = nullptr;
+    if (e == cudaSuccess) e = cudaMallocAsync(&p, 256, s);
+    if (e == cudaSuccess) e = cudaFreeAsync(p, s);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+    if (e == cudaSuccess) return "";
+    (void)cudaGetLastError();
+    return std::string("the stream-ordered allocator failed (") + cudaGetErrorName(e) + ": " + cudaGetErrorString(e) +
+           ")";
+}
+}  // namespace
 
 CudaBackend::CudaBackend(int index) : index_(index), state_(std::make_shared<DeviceState>()) {
     int n = cuda_device_count();
@@ -128,11 +193,13 @@ CudaBackend::CudaBackend(int index) : index_(index), state_(std::make_shared<Dev
     JANUS_CUDA_CHECK(cudaSetDevice(index));
     JANUS_CUDA_CHECK(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking));
     JANUS_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, index));
-    // Keep freed blocks in the pool (stream-ordered reuse) instead of returning them to the driver.
-    cudaMemPool_t pool;
-    JANUS_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, index));
-    uint64_t keep = UINT64_MAX;
-    JANUS_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+    if (std::string why = pool_unavailable(index, state_->stream); !why.empty()) {
+        state_->pool = false;
+        std::fprintf(stderr,
+                     "janus: note: %s: %s; allocating with cudaMalloc/cudaFree instead of the stream-ordered pool "
+                     "(correct, but each allocation and free synchronises the device)\n",
+                     name().c_str(), why.c_str());
+    }
     JANUS_CUBLAS_CHECK(cublasCreate(&blas_));
     JANUS_CUBLAS_CHECK(cublasSetStream(blas_, state_->stream));
     // A fixed workspace keeps cuBLAS from allocating inside graph capture.
@@ -145,18 +212,57 @@ CudaBackend::CudaBackend(int index) : index_(index), state_(std::make_shared<Dev
     // Reserve scratch up front so the first captured step (e.g. a bf16 prefill GEMM, sampling) finds
     // it; chunked ops size their chunks to it while capturing.
     scratch(64u << 20);
+    std::lock_guard<std::mutex> lock(live_mutex());
+    static bool registered = false;
+    if (!registered) registered = std::atexit(release_all_at_exit) == 0;
+    live_backends().push_back(this);
 }
 
-CudaBackend::~CudaBackend() {
+void CudaBackend::release_handles() noexcept {
     (void)cudaSetDevice(index_);
-    if (state_->stream) (void)cudaStreamSynchronize(state_->stream);
+    if (state_->stream && !state_->released) (void)cudaStreamSynchronize(state_->stream);
     if (exec_) (void)cudaGraphExecDestroy(exec_);
     if (graph_) (void)cudaGraphDestroy(graph_);
     if (blas_) (void)cublasDestroy(blas_);
     if (blas_workspace_) (void)cudaFree(blas_workspace_);
     if (err_) (void)cudaFree(err_);
     if (scratch_) (void)cudaFree(scratch_);
+    exec_ = nullptr;
+    graph_ = nullptr;
+    blas_ = nullptr;
+    blas_workspace_ = nullptr;
+    err_ = nullptr;
+    scratch_ = nullptr;
+    scratch_bytes_ = 0;
     (void)cudaGetLastError();
+}
+
+void CudaBackend::release_at_exit() noexcept {
+    index_staging_ = Tensor();
+    release_handles();
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (state_->released) return;
+    if (state_->capturing) {  // a capture left open: end it so the stream can be destroyed
+        cudaGraph_t g = nullptr;
+        if (cudaStreamEndCapture(state_->stream, &g) == cudaSuccess && g) (void)cudaGraphDestroy(g);
+        state_->capturing = false;
+    }
+    for (void* p : state_->pending_free) (void)cudaFree(p);
+    state_->pending_free.clear();
+    if (state_->stream) (void)cudaStreamDestroy(state_->stream);
+    state_->stream = nullptr;
+    state_->released = true;  // tensors still alive (statics) no longer free anything
+    (void)cudaGetLastError();
+}
+
+CudaBackend::~CudaBackend() {
+    {
+        std::lock_guard<std::mutex> lock(live_mutex());
+        auto& v = live_backends();
+        v.erase(std::remove(v.begin(), v.end(), this), v.end());
+    }
+    index_staging_ = Tensor();
+    release_handles();
 }
 
 void CudaBackend::activate() const { JANUS_CUDA_CHECK(cudaSetDevice(index_)); }
@@ -180,8 +286,9 @@ Tensor CudaBackend::alloc(DType dtype, const Shape& shape) {
     size_t rounded = (bytes + 255) / 256 * 256;
     void* p = nullptr;
     cudaStream_t s = stream();
-    cudaError_t e = cudaMallocAsync(&p, rounded, s);
-    if (e == cudaErrorMemoryAllocation) {  // give cached pool blocks back to the driver and retry once
+    const bool pool = state_->pool;
+    cudaError_t e = pool ? cudaMallocAsync(&p, rounded, s) : cudaMalloc(&p, rounded);
+    if (e == cudaErrorMemoryAllocation && pool) {  // give cached pool blocks back to the driver and retry once
         (void)cudaGetLastError();
         cudaMemPool_t pool;
         if (cudaStreamSynchronize(s) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, index_) == cudaSuccess)
@@ -203,19 +310,14 @@ Tensor CudaBackend::alloc(DType dtype, const Shape& shape) {
                     mib(double(state_->allocated.load())) +
                     " MiB in tensors). Use a smaller model, fewer parallel images, or --device cpu.");
     }
-    if (e != cudaSuccess) throw_cuda_error(e, "cudaMallocAsync", __FILE__, __LINE__);
+    if (e != cudaSuccess) throw_cuda_error(e, pool ? "cudaMallocAsync" : "cudaMalloc", __FILE__, __LINE__);
     state_->allocated.fetch_add(int64_t(rounded));
     std::shared_ptr<DeviceState> st = state_;
     std::shared_ptr<void> owner(p, [st, rounded](void* q) {
         st->allocated.fetch_sub(int64_t(rounded));
         std::lock_guard<std::mutex> lock(st->mutex);
-        if (st->capturing) {
-            st->pending_free.push_back(q);  // freeing now would become a node of the graph
-        } else {
-            (void)cudaSetDevice(st->device);
-            (void)cudaFreeAsync(q, st->stream);
-            (void)cudaGetLastError();
-        }
+        if (st->capturing) st->pending_free.push_back(q);  // freeing now would become a node of the graph
+        else st->free_now(q);
     });
     return Tensor(p, dtype, shape, device(), std::move(owner));
 }
@@ -237,13 +339,42 @@ void CudaBackend::copy(const Tensor& dst, const Tensor& src) {
         fail("copy", "dst is " + dst.str() + " but src is " + src.str() + "; use convert() to change dtype");
     check_numel("copy", "dst", dst, src.numel());
     if (!dst.nbytes() || dst.data() == src.data()) return;
+    if (dst.is_cpu() && src.is_cpu()) {  // host to host: as the CPU backend (overlap allowed)
+        std::memmove(dst.data(), src.data(), src.nbytes());
+        return;
+    }
     bool host = dst.is_cpu() || src.is_cpu();
+    const char *d0 = static_cast<const char*>(dst.data()), *s0 = static_cast<const char*>(src.data());
+    if (!host && d0 < s0 + src.nbytes() && s0 < d0 + dst.nbytes()) {
+        copy_overlapping(dst, src);  // cudaMemcpy is undefined on overlapping ranges; memmove semantics
+        return;
+    }
     if (host && capturing())
         fail("copy", "copies to or from host memory cannot be captured in a graph; stage " + src.str() +
                          " on the device before begin_capture()");
     activate();
     JANUS_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), src.nbytes(), cudaMemcpyDefault, stream()));
     if (host) JANUS_CUDA_CHECK(cudaStreamSynchronize(stream()));  // host side is ready on return
+}
+
+// Overlapping device ranges: stage chunks through scratch, front to back when dst lies below src, back
+// to front otherwise, so no source byte is overwritten before it has been staged (memmove semantics).
+void CudaBackend::copy_overlapping(const Tensor& dst, const Tensor& src) {
+    const size_t n = src.nbytes();
+    size_t chunk = capturing() ? scratch_bytes_ : std::min<size_t>(n, 64u << 20);
+    if (chunk == 0) fail("copy", "no scratch reserved for an overlapping copy");
+    char* tmp = static_cast<char*>(scratch(chunk));
+    activate();
+    char* d = static_cast<char*>(dst.data());
+    const char* s = static_cast<const char*>(src.data());
+    const bool forward = d < s;
+    for (size_t done = 0; done < n;) {
+        size_t c = std::min(chunk, n - done);
+        size_t off = forward ? done : n - done - c;
+        JANUS_CUDA_CHECK(cudaMemcpyAsync(tmp, s + off, c, cudaMemcpyDeviceToDevice, stream()));
+        JANUS_CUDA_CHECK(cudaMemcpyAsync(d + off, tmp, c, cudaMemcpyDeviceToDevice, stream()));
+        done += c;
+    }
 }
 
 Tensor CudaBackend::upload(const Tensor& t) {
@@ -281,16 +412,16 @@ void* CudaBackend::scratch(size_t bytes) {
                             "before capturing it");
     activate();
     size_t want = (bytes + bytes / 2 + (2u << 20) - 1) / (2u << 20) * (2u << 20);
-    if (scratch_) JANUS_CUDA_CHECK(cudaFreeAsync(scratch_, stream()));
+    if (scratch_) JANUS_CUDA_CHECK(state_->pool ? cudaFreeAsync(scratch_, stream()) : cudaFree(scratch_));
     scratch_ = nullptr;
     scratch_bytes_ = 0;
     // A recorded graph may point into the old scratch: drop it (replay() then asks for a re-capture).
     if (exec_) (void)cudaGraphExecDestroy(exec_);
     exec_ = nullptr;
-    cudaError_t e = cudaMallocAsync(&scratch_, want, stream());
+    cudaError_t e = state_->pool ? cudaMallocAsync(&scratch_, want, stream()) : cudaMalloc(&scratch_, want);
     if (e != cudaSuccess) {
         scratch_ = nullptr;
-        throw_cuda_error(e, ("cudaMallocAsync(scratch of " + std::to_string(want >> 20) + " MiB)").c_str(), __FILE__,
+        throw_cuda_error(e, ("allocating scratch of " + std::to_string(want >> 20) + " MiB").c_str(), __FILE__,
                          __LINE__);
     }
     scratch_bytes_ = want;
@@ -341,13 +472,12 @@ void CudaBackend::end_capture() {
     activate();
     cudaGraph_t g = nullptr;
     cudaError_t e = cudaStreamEndCapture(stream(), &g);
-    std::vector<void*> pending;
     {
         std::lock_guard<std::mutex> lock(state_->mutex);
         state_->capturing = false;
-        pending.swap(state_->pending_free);
+        for (void* p : state_->pending_free) state_->free_now(p);
+        state_->pending_free.clear();
     }
-    for (void* p : pending) (void)cudaFreeAsync(p, stream());
     if (e != cudaSuccess) {
         if (g) (void)cudaGraphDestroy(g);
         throw_cuda_error(e, "cudaStreamEndCapture (an op inside the captured step failed or was not capturable)",
@@ -381,6 +511,24 @@ void CudaBackend::end_capture() {
     }
     if (graph_) (void)cudaGraphDestroy(graph_);
     graph_ = g;
+}
+
+void CudaBackend::abort_capture() {
+    if (!capturing()) return;
+    activate();
+    cudaGraph_t g = nullptr;
+    cudaError_t e = cudaStreamEndCapture(stream(), &g);  // also ends an invalidated capture
+    if (e == cudaSuccess && g) (void)cudaGraphDestroy(g);
+    (void)cudaGetLastError();
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        state_->capturing = false;
+        for (void* p : state_->pending_free) state_->free_now(p);
+        state_->pending_free.clear();
+    }
+    // The last recording is not the step the caller was recording: replay() must not run it.
+    if (exec_) (void)cudaGraphExecDestroy(exec_);
+    exec_ = nullptr;
 }
 
 void CudaBackend::replay() {
@@ -515,13 +663,19 @@ void CudaBackend::convert(const Tensor& y, const Tensor& x) {
     check_float(*this, "convert", "y", y);
     check_float(*this, "convert", "x", x);
     check_numel("convert", "y", y, x.numel());
-    activate();
     int64_t n = x.numel();
-    if (y.dtype() == x.dtype()) {
-        if (n && y.data() != x.data())
-            JANUS_CUDA_CHECK(cudaMemcpyAsync(y.data(), x.data(), x.nbytes(), cudaMemcpyDeviceToDevice, stream()));
+    if (y.dtype() == x.dtype()) {  // a copy, overlap included (the CPU backend memmoves)
+        copy(y, x);
         return;
     }
+    // As the CPU backend: no aliasing across dtypes. A partial overlap is refused too (on the CPU its
+    // result depends on the thread split; here on the order blocks run).
+    if (n && x.data() == y.data()) fail("convert", "y must not alias x when the dtypes differ");
+    const char *yb = static_cast<const char*>(y.data()), *xb = static_cast<const char*>(x.data());
+    if (n && yb < xb + x.nbytes() && xb < yb + y.nbytes())
+        fail("convert", "y " + y.str() + " overlaps x " + x.str() + " and the dtypes differ: convert into a separate "
+                        "buffer");
+    activate();
     switch (x.dtype()) {
         case DType::f32: convert_from(*this, y, x.ptr<float>(), n); break;
         case DType::bf16: convert_from(*this, y, x.ptr<__nv_bfloat16>(), n); break;

@@ -4,7 +4,7 @@
 //   cuda_backend.cu    memory, registry entry points, graph capture, elementwise/convert/embedding
 //   cuda_matmul.cu     GEMV kernel (decode, M <= 8), cuBLAS GEMM (larger M), conv2d, upsample
 //   cuda_norm_attn.cu  rms/layer/group norm, rope, softmax, attention (split-KV, online softmax)
-//   cuda_sampling.cu   CFG combine and Philox sampling (kernels/cuda/cuda_sampling.h)
+//   cuda_sampling.cu   Philox sampling (kernels/cuda/cuda_sampling.h)
 // Internal to kernels/cuda; model code uses janus::Backend only.
 #pragma once
 #include <algorithm>
@@ -26,7 +26,10 @@ struct DeviceState {
     std::atomic<int64_t> allocated{0};
     std::mutex mutex;
     bool capturing = false;
+    bool pool = true;       // stream-ordered pool (cudaMallocAsync/cudaFreeAsync); false: cudaMalloc/cudaFree
+    bool released = false;  // process exit released everything (release_at_exit): frees become no-ops
     std::vector<void*> pending_free;  // freed while a graph was being captured; released after
+    void free_now(void* p);           // cudaFreeAsync on the stream, or cudaFree (caller holds mutex)
     ~DeviceState();
 };
 
@@ -46,6 +49,7 @@ public:
 
     bool begin_capture() override;
     void end_capture() override;
+    void abort_capture() override;
     void replay() override;
 
     void embedding(const Tensor& out, const Tensor& table, const Tensor& ids) override;
@@ -76,6 +80,11 @@ public:
     cublasHandle_t blas() const { return blas_; }
     int sm_count() const { return sm_count_; }
     bool capturing() const;
+    bool uses_pool() const { return state_->pool; }
+    // Frees every GPU resource of this backend (and its stream, so tensors freed later are no-ops);
+    // run by an atexit handler registered after the CUDA runtime's own, i.e. before the runtime
+    // unloads and before static objects that outlive main() (e.g. the backend registry) go away.
+    void release_at_exit() noexcept;
     // Make this backend's device current on the calling thread (cheap when it already is).
     void activate() const;
     // Stream-ordered scratch of at least `bytes` (grown outside capture only; reused by every op, so
@@ -97,6 +106,8 @@ public:
     Tensor device_indices(const char* op, const char* arg, const Tensor& t);
 
 private:
+    void release_handles() noexcept;  // graph, cuBLAS, workspace, error word, scratch
+    void copy_overlapping(const Tensor& dst, const Tensor& src);
     int index_;
     int sm_count_ = 0;
     std::shared_ptr<DeviceState> state_;

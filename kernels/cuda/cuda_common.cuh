@@ -86,6 +86,23 @@ __device__ __forceinline__ float block_sum(float v, float* shared) {
     __syncthreads();
     return t;
 }
+// The same in double: row statistics (norms, softmax sums) are accumulated per thread in double and
+// reduced in double, so their error does not grow with the row/group length (a VQ group norm sums
+// ~590k values) and matches the CPU backend, which sums sequentially in double.
+__device__ __forceinline__ double warp_sum_d(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ double block_sum_d(double v, double* shared) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    v = warp_sum_d(v);
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    double t = lane < nwarps ? shared[lane] : 0.0;
+    t = warp_sum_d(t);
+    __syncthreads();
+    return t;
+}
 __device__ __forceinline__ float block_max(float v, float* shared) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     v = warp_max(v);

@@ -1,6 +1,7 @@
 // CUDA row-wise ops and attention.
 // rms_norm / layer_norm over the last dim of x[M, D] (one block per row); group_norm over
 // x[N, C, H, W] in `groups` groups (one block per (n, group), two passes: mean, then variance);
+// row statistics and softmax sums in double per thread and across the block, as the CPU backend;
 // rope in place on x[M, H, Dh] (rotate-half, one position per row); softmax in place over the last dim.
 // attention: out[Tq, H, Dh] = softmax(q·kᵀ·scale + causal mask)·v, k/v[Tk, Hkv, Dh] in f32/bf16/f16.
 //   One warp per (query, head); the block's 4 warps share K/V tiles staged in shared memory as f32;
@@ -19,13 +20,13 @@ namespace {
 constexpr int kRowThreads = 256;
 
 __global__ void rms_norm_kernel(float* y, const float* x, const void* w, DType wt, int64_t D, float eps, bool round) {
-    __shared__ float red[32];
+    __shared__ double red[32];
     const float* xr = x + blockIdx.x * D;
     float* yr = y + blockIdx.x * D;
-    float ss = 0.0f;
-    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) ss += xr[j] * xr[j];
-    ss = block_sum(ss, red);
-    float inv = float(1.0 / sqrt(double(ss) / double(D) + double(eps)));  // as the CPU backend
+    double ss = 0.0;
+    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) ss += double(xr[j]) * double(xr[j]);
+    ss = block_sum_d(ss, red);
+    float inv = float(1.0 / sqrt(ss / double(D) + double(eps)));  // as the CPU backend
     for (int64_t j = threadIdx.x; j < D; j += blockDim.x) {
         float v = xr[j] * inv;
         if (round) v = round_bf16_dev(v);
@@ -33,17 +34,28 @@ __global__ void rms_norm_kernel(float* y, const float* x, const void* w, DType w
     }
 }
 
+// Mean and 1/sqrt(var + eps) of n values, two passes in double (the CPU backend's formula).
+__device__ __forceinline__ void mean_inv_std(const float* x, int64_t n, float eps, double* red, float* meanf,
+                                             float* inv) {
+    double s = 0.0;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += double(x[j]);
+    double mean = block_sum_d(s, red) / double(n);
+    double v = 0.0;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+        double d = double(x[j]) - mean;
+        v += d * d;
+    }
+    *inv = float(1.0 / sqrt(block_sum_d(v, red) / double(n) + double(eps)));
+    *meanf = float(mean);
+}
+
 __global__ void layer_norm_kernel(float* y, const float* x, const void* w, DType wt, const void* b, DType bt,
                                   int64_t D, float eps) {
-    __shared__ float red[32];
+    __shared__ double red[32];
     const float* xr = x + blockIdx.x * D;
     float* yr = y + blockIdx.x * D;
-    float s = 0.0f;
-    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) s += xr[j];
-    float mean = block_sum(s, red) / float(D);
-    float v = 0.0f;
-    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) v += (xr[j] - mean) * (xr[j] - mean);
-    float inv = float(1.0 / sqrt(double(block_sum(v, red)) / double(D) + double(eps)));
+    float mean, inv;
+    mean_inv_std(xr, D, eps, red, &mean, &inv);
     for (int64_t j = threadIdx.x; j < D; j += blockDim.x)
         yr[j] = (xr[j] - mean) * inv * (w ? load_as_f32(w, wt, j) : 1.0f) + (b ? load_as_f32(b, bt, j) : 0.0f);
 }
@@ -51,17 +63,13 @@ __global__ void layer_norm_kernel(float* y, const float* x, const void* w, DType
 // One block per (n, g): the group's cpg·HW elements are contiguous.
 __global__ void group_norm_kernel(float* y, const float* x, const void* w, DType wt, const void* b, DType bt, int64_t C,
                                   int groups, int64_t HW, float eps, bool swish) {
-    __shared__ float red[32];
+    __shared__ double red[32];
     int64_t n = blockIdx.x / groups, g = blockIdx.x % groups, cpg = C / groups;
     int64_t base = (n * C + g * cpg) * HW, cnt = cpg * HW;
     const float* xg = x + base;
     float* yg = y + base;
-    float s = 0.0f;
-    for (int64_t i = threadIdx.x; i < cnt; i += blockDim.x) s += xg[i];
-    float mean = block_sum(s, red) / float(cnt);
-    float v = 0.0f;
-    for (int64_t i = threadIdx.x; i < cnt; i += blockDim.x) v += (xg[i] - mean) * (xg[i] - mean);
-    float inv = float(1.0 / sqrt(double(block_sum(v, red)) / double(cnt) + double(eps)));
+    float mean, inv;
+    mean_inv_std(xg, cnt, eps, red, &mean, &inv);
     for (int64_t i = threadIdx.x; i < cnt; i += blockDim.x) {
         int64_t c = g * cpg + i / HW;
         float wc = (w ? load_as_f32(w, wt, c) : 1.0f) * inv, bc = b ? load_as_f32(b, bt, c) : 0.0f;
@@ -90,6 +98,7 @@ __global__ void rope_kernel(float* x, const int32_t* pos, const float* inv_freq,
 
 __global__ void softmax_kernel(float* x, int64_t N) {
     __shared__ float red[32];
+    __shared__ double redd[32];
     float* v = x + blockIdx.x * N;
     float mx = -INFINITY;
     for (int64_t j = threadIdx.x; j < N; j += blockDim.x) mx = fmaxf(mx, v[j]);
@@ -98,13 +107,13 @@ __global__ void softmax_kernel(float* x, int64_t N) {
         for (int64_t j = threadIdx.x; j < N; j += blockDim.x) v[j] = 0.0f;
         return;
     }
-    float s = 0.0f;
+    double s = 0.0;
     for (int64_t j = threadIdx.x; j < N; j += blockDim.x) {
         float e = expf(v[j] - mx);
         v[j] = e;
-        s += e;
+        s += double(e);
     }
-    float inv = 1.0f / block_sum(s, red);
+    float inv = float(1.0 / block_sum_d(s, redd));
     for (int64_t j = threadIdx.x; j < N; j += blockDim.x) v[j] *= inv;
 }
 

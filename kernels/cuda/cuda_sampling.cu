@@ -1,7 +1,9 @@
-// CUDA sampling kernels (semantics in kernels/cuda/cuda_sampling.h): CFG combine over logits[2P, V],
-// and one draw per row of logits[R, V] reproducing text/sampling.cpp without a sort: one 1024-thread
+// CUDA sampling kernel (semantics in kernels/cuda/cuda_sampling.h): one draw per row of
+// logits[R, V] reproducing text/sampling.cpp without a sort: one 1024-thread
 // block per row runs sample_core::sample_row (kernels/cuda/sample_core.h, the same code the host
 // test runs) with a block executor — strided loops, double block reductions, exp cached in scratch.
+#include <cmath>
+
 #include "kernels/cuda/cuda_backend_impl.h"
 #include "kernels/cuda/cuda_sampling.h"
 #include "kernels/cuda/sample_core.h"
@@ -13,16 +15,6 @@ namespace {
 
 constexpr int kSampleThreads = 1024;
 
-__global__ void cfg_kernel(float* out, const float* logits, int64_t P, int64_t V, float w, bool interleaved) {
-    int64_t total = P * V;
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-        int64_t p = i / V, v = i % V;
-        int64_t cr = interleaved ? 2 * p : p, ur = interleaved ? 2 * p + 1 : P + p;
-        float c = logits[cr * V + v], u = logits[ur * V + v];
-        out[i] = u + w * (c - u);
-    }
-}
-
 struct SampleArgs {
     const float* logits;
     int32_t* tokens;
@@ -32,16 +24,6 @@ struct SampleArgs {
     uint64_t seed, stream0, step;
 };
 
-__device__ double block_sum_d(double v, double* sh) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (lane == 0) sh[warp] = v;
-    __syncthreads();
-    double t = lane < nw ? sh[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
-    __syncthreads();
-    return t;
-}
 template <bool MAX>
 __device__ uint64_t block_ext_u64(uint64_t v, uint64_t* sh, uint64_t id) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
@@ -112,27 +94,15 @@ static cuda::CudaBackend& as_cuda(Backend& b, const char* op) {
     return *c;
 }
 
-void cuda_cfg_combine(Backend& b, const Tensor& out, const Tensor& logits, float weight, bool interleaved) {
-    const char* op = "cfg_combine";
-    cuda::CudaBackend& c = as_cuda(b, op);
-    cuda::check_f32(c, op, "out", out);
-    cuda::check_f32(c, op, "logits", logits);
-    if (logits.ndim() != 2 || logits.dim(0) % 2 != 0)
-        cuda::fail(op, "logits is " + logits.str() + " but must be [2P, V]");
-    int64_t P = logits.dim(0) / 2, V = logits.dim(1);
-    if (!(out.shape() == Shape{P, V})) cuda::fail(op, "out is " + out.str() + " but must be [P, V] = " + Shape{P, V}.str());
-    if (P * V == 0) return;
-    c.activate();
-    cuda::cfg_kernel<<<cuda::grid_for(P * V), 256, 0, c.stream()>>>(out.ptr<float>(), logits.ptr<float>(), P, V, weight,
-                                                                    interleaved);
-    JANUS_CUDA_LAUNCH_CHECK("cfg_kernel");
-}
-
-void cuda_sample(Backend& b, const Tensor& tokens, const Tensor& logits, const SamplingParams& p, uint64_t stream0,
+void cuda_sample(Backend& b, const Tensor& tokens, const Tensor& logits, const CudaSampleParams& p, uint64_t stream0,
                  uint64_t step) {
     const char* op = "sample";
     cuda::CudaBackend& c = as_cuda(b, op);
-    p.validate();
+    if (!(p.temperature >= 0.0f) || !std::isfinite(p.temperature))  // as SamplingParams::validate
+        cuda::fail(op, "temperature must be a finite number >= 0 (0 = greedy), got " + std::to_string(p.temperature));
+    if (p.top_k < 0) cuda::fail(op, "top_k must be >= 0 (0 = off), got " + std::to_string(p.top_k));
+    if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) cuda::fail(op, "top_p must be in (0, 1], got " + std::to_string(p.top_p));
+    if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) cuda::fail(op, "min_p must be in [0, 1], got " + std::to_string(p.min_p));
     cuda::check_f32(c, op, "logits", logits);
     cuda::check_on(c, op, "tokens", tokens);
     if (tokens.dtype() != DType::i32) cuda::fail(op, "tokens is " + tokens.str() + " but must be i32");
@@ -146,7 +116,7 @@ void cuda_sample(Backend& b, const Tensor& tokens, const Tensor& logits, const S
     a.logits = logits.ptr<float>();
     a.tokens = tokens.ptr<int32_t>();
     a.V = V;
-    a.p.greedy = p.greedy();
+    a.p.greedy = p.temperature <= 0.0f || p.top_k == 1;  // SamplingParams::greedy()
     a.p.inv_temp = a.p.greedy ? 1.0f : 1.0f / p.temperature;
     a.p.top_k = p.top_k;
     a.p.top_p = p.top_p;

@@ -28,8 +28,11 @@
 
 namespace janus::sample_core {
 
-// Monotonic map f32 → u32 for non-NaN values: a < b  <=>  key(a) < key(b).
+// Monotonic map f32 → u32 for non-NaN values: a < b  <=>  key(a) < key(b), and a == b  <=>
+// key(a) == key(b) — so −0 and +0 get one key (the CPU sampler compares floats: −0 == +0, and the
+// lower id wins the tie; without this, +0 would rank above −0).
 JANUS_SAMPLE_HD uint32_t order_key(float f) {
+    if (f == 0.0f) f = 0.0f;  // −0 → +0
 #if defined(__CUDA_ARCH__)
     uint32_t u = __float_as_uint(f);
 #else

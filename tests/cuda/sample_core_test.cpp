@@ -102,3 +102,37 @@ TEST(SampleCore, DegenerateRows) {
     x = {-INFINITY, 3.0f, -INFINITY};
     EXPECT_EQ(core_sample(x, sp, 0, 0), 1);
 }
+
+// −0 and +0 are equal logits to the CPU sampler (ties go to the lower id); the rank key must agree.
+TEST(SampleCore, SignedZerosTieLikeTheCpu) {
+    EXPECT_EQ(sample_core::order_key(-0.0f), sample_core::order_key(0.0f));
+    EXPECT_GT(sample_core::rank_key(-0.0f, 2), sample_core::rank_key(0.0f, 3));  // lower id first
+    SamplingParams greedy;
+    greedy.temperature = 0.0f;
+    std::vector<float> x = {-1.0f, -0.0f, 0.0f, -0.0f, -3.0f};
+    std::vector<float> r = x;
+    EXPECT_EQ(core_sample(x, greedy, 0, 0), 1);
+    EXPECT_EQ(sample_token(r, greedy, TokenHistory(), 0, 0), 1);
+    // Sampled: every cut (top-k in the middle of the zeros, top-p, min-p) and draw must agree.
+    std::mt19937 rng(5);
+    int draws = 0;
+    for (int trial = 0; trial < 20; trial++) {
+        std::vector<float> row(64);
+        for (auto& v : row) v = (rng() & 1) ? -0.0f : 0.0f;
+        for (int i = 0; i < 8; i++) row[size_t(rng() % 64)] = -float(rng() % 4);
+        for (int k : {0, 1, 3, 17}) {
+            SamplingParams sp;
+            sp.temperature = 1.0f;
+            sp.top_k = k;
+            sp.top_p = trial % 2 ? 0.6f : 1.0f;
+            sp.min_p = trial % 3 == 0 ? 0.5f : 0.0f;
+            sp.seed = uint64_t(trial) + 1;
+            for (uint64_t step = 0; step < 4; step++, draws++) {
+                std::vector<float> cpu_row = row;
+                ASSERT_EQ(core_sample(row, sp, 1, step), sample_token(cpu_row, sp, TokenHistory(), 1, step))
+                    << "trial " << trial << " top_k " << k << " step " << step;
+            }
+        }
+    }
+    EXPECT_EQ(draws, 320);
+}

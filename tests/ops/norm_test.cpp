@@ -2,7 +2,9 @@
 // (with/without swish), rope (a position per row, with/without bf16 cos/sin) and softmax, against
 // float64 references. Tolerances: 1e-5 relative + 1e-6 absolute (f32 arithmetic on O(1) values);
 // where the op rounds to bf16, an element whose f32 intermediate sits at a bf16 rounding tie may
-// land one bf16 step away (<= 2% of elements, within 8e-3 relative).
+// land one bf16 step away (<= 2% of elements, within 8e-3 relative). Group norm at the VQ decoder's
+// real sizes with an offset mean and a 2^20-long softmax row check that row statistics do not lose
+// accuracy with length (the CPU and CUDA backends both accumulate them in double).
 #include "op_test.h"
 
 namespace optest {
@@ -128,6 +130,46 @@ OP_CASE("rope_Dh64", [](Backend& be) { rope_case(be, 6, 4, 64, false, 4096); });
 OP_CASE("rope_Dh128_bf16", [](Backend& be) { rope_case(be, 9, 3, 128, true, 4096); });
 OP_CASE("rope_Dh16_single_row", [](Backend& be) { rope_case(be, 1, 2, 16, false, 10); });
 
+// The VQ decoder's group norms (facts: 32 groups; 128 channels at 384x384 = 589,824 values per group,
+// 256 at 192x192) with an offset mean, where a sum whose error grows with the group size shows. The
+// reference follows the op's definition — exact mean and variance, then the f32 values the op uses:
+// meanf = f32(mean), inv = f32(1/sqrt(var + eps)), per-channel scale f32(w·inv) — so the tolerance can
+// be a few f32 roundings of the output: a mean one f32 ulp off (what per-thread f32 partial sums
+// give at this size) moves every output by ulp(offset)/std, ~13x the bound.
+void group_norm_vq_case(Backend& be, int N, int C, int HW1, float offset, bool swish) {
+    const int groups = 32, cpg = C / groups, HW = HW1 * HW1;
+    std::vector<float> x = uniform(size_t(N) * C * HW, 45 + C, offset - 1, offset + 1),
+                       w = uniform(size_t(C), 46, 0.5f, 1.5f), b = uniform(size_t(C), 47);
+    Tensor tx = to_backend(be, host_tensor(DType::f32, {N, C, HW1, HW1}, x));
+    Tensor tw = to_backend(be, host_tensor(DType::f32, {C}, w)), tb = to_backend(be, host_tensor(DType::f32, {C}, b));
+    Tensor ty = alloc_on(be, DType::f32, {N, C, HW1, HW1});
+    const float eps = 1e-6f;
+    be.group_norm(ty, tx, tw, tb, groups, eps, swish);
+    std::vector<double> ref(x.size());
+    const size_t cnt = size_t(cpg) * HW;
+    for (int n = 0; n < N; n++)
+        for (int g = 0; g < groups; g++) {
+            const size_t base = (size_t(n) * C + size_t(g) * cpg) * HW;
+            long double s = 0, v = 0;  // exact enough for 2^20 values of f32
+            for (size_t i = 0; i < cnt; i++) s += x[base + i];
+            const long double mean = s / cnt;
+            for (size_t i = 0; i < cnt; i++) v += (x[base + i] - mean) * (x[base + i] - mean);
+            const float meanf = float(mean), inv = float(1.0 / std::sqrt(double(v / cnt) + eps));
+            for (int c = 0; c < cpg; c++) {
+                const float wc = w[size_t(g * cpg + c)] * inv;
+                for (int i = 0; i < HW; i++) {
+                    size_t at = base + size_t(c) * HW + size_t(i);
+                    double o = double(x[at] - meanf) * wc + b[size_t(g * cpg + c)];
+                    ref[at] = swish ? o / (1 + std::exp(-o)) : o;
+                }
+            }
+        }
+    expect_close(fetch(be, ty), ref, Tol{1e-6, 1e-6}, "group_norm at VQ size, offset mean");
+}
+OP_CASE("group_norm_vq_C128_384x384_offset100", [](Backend& be) { group_norm_vq_case(be, 1, 128, 384, 100.0f, false); });
+OP_CASE("group_norm_vq_N2_C256_192x192_offset30_swish",
+        [](Backend& be) { group_norm_vq_case(be, 2, 256, 192, 30.0f, true); });
+
 void softmax_case(Backend& be, int M, int N, float offset) {
     std::vector<float> x = uniform(size_t(M) * N, 61 + N, -6 + offset, 6 + offset);
     Tensor tx = to_backend(be, host_tensor(DType::f32, {M, N}, x));
@@ -145,6 +187,8 @@ OP_CASE("softmax_N1", [](Backend& be) { softmax_case(be, 3, 1, 0); });
 OP_CASE("softmax_N7", [](Backend& be) { softmax_case(be, 4, 7, 0); });
 OP_CASE("softmax_N1000_offset80", [](Backend& be) { softmax_case(be, 5, 1000, 80); });
 OP_CASE("softmax_N16384", [](Backend& be) { softmax_case(be, 2, 16384, -30); });
+// A row long enough that a sum of exps accumulated per thread in f32 drifts past the 2e-6 bound.
+OP_CASE("softmax_N1048576", [](Backend& be) { softmax_case(be, 2, 1 << 20, 0); });
 
 OP_CASE("norm_bad_shapes_throw", [](Backend& be) {
     std::vector<float> v = uniform(4 * 6, 7);

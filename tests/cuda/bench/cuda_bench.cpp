@@ -7,9 +7,15 @@
 //           batch 32 (16 images × CFG pair, one KV cache per row) with the gen head + CFG + sampling.
 //           Bytes counted: every weight once + the KV cache read, per step. Step breakdown: matmuls
 //           alone vs the whole step (the difference is attention, norms, rope and the rest);
+//   t2i     the text-to-image step itself (pipelines/generate_engine.h: GenEngine — 2P CFG rows through
+//           the real LlamaModel, gen_head, CFG + sampling, gen_aligner feed-back; what `janus bench
+//           generate` measures on the CPU) for Janus-Pro-1B and 7B shapes at P = 1 and 16, with step
+//           graphs off and on (LmRunOptions::step_graphs): prefill, median step, images/min;
 //   library the library's `janus bench decode` (run_decode_benchmark: the real LlamaModel) on cuda.
-// Output: one Markdown table on stdout (last), details on stderr. Random weights (never zeros: see
-// the device notes). Usage: bench_cuda [--quick] [--ctx N]
+// Output: a Markdown table on stdout whose rows are printed (and flushed) as each measurement
+// completes, so a run cut short by a timeout keeps what it measured; details on stderr. Random weights
+// (never zeros: see the device notes); the LM weights of t2i/library are filled on the host with every
+// host thread. Usage: bench_cuda [--quick] [--ctx N] [--only t2i|decode]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,21 +26,27 @@
 #include <string>
 #include <vector>
 
+#include <thread>
+
 #include "janus/bench.h"
 #include "janus/error.h"
 #include "janus/text.h"
 #include "kernels/backend.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/cuda_sampling.h"
+#include "pipelines/generate_engine.h"
+#include "text/synthetic.h"
 
 using namespace janus;
 
 namespace {
 
-struct Row {
-    std::string what, value, ceiling, fraction;
-};
-std::vector<Row> g_rows;
+// One table row, printed at once: stdout is flushed so a timeout loses nothing measured.
+void row(const std::string& what, const std::string& value, const std::string& ceiling, const std::string& fraction) {
+    std::printf("| %s | %s | %s | %s |\n", what.c_str(), value.c_str(), ceiling.c_str(), fraction.c_str());
+    std::fflush(stdout);
+}
+int host_threads() { return std::max(1, int(std::thread::hardware_concurrency())); }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
@@ -97,7 +109,7 @@ double bench_copy(Backend& b, bool quick) {
     double t = time_median(b, 10, 5, [&] { b.copy(dst, src); });
     double gbs = 2.0 * double(n) / t / 1e9;
     std::fprintf(stderr, "copy: %.0f MiB D2D in %.3f ms -> %.0f GB/s (read + write)\n", double(n) / (1 << 20), t * 1e3, gbs);
-    g_rows.push_back({"D2D copy " + std::to_string(n >> 20) + " MiB", fmt("%.0f GB/s", gbs), "-", "-"});
+    row("D2D copy " + std::to_string(n >> 20) + " MiB", fmt("%.0f GB/s", gbs), "-", "-");
     return gbs;
 }
 
@@ -117,8 +129,8 @@ void bench_gemv(Backend& b, double copy_gbs, bool quick) {
         double gbs = double(N * K * 2) / t / 1e9;
         std::fprintf(stderr, "gemv M=%lld [%lld x %lld] bf16: %.1f us -> %.0f GB/s of weights\n", (long long)M,
                      (long long)N, (long long)K, t * 1e6, gbs);
-        g_rows.push_back({"GEMV bf16 M=" + std::to_string(M) + " 11008x4096", fmt("%.0f GB/s", gbs),
-                          fmt("%.0f GB/s", copy_gbs), fmt("%.0f%%", 100.0 * gbs / copy_gbs)});
+        row("GEMV bf16 M=" + std::to_string(M) + " 11008x4096", fmt("%.0f GB/s", gbs),
+            fmt("%.0f GB/s", copy_gbs), fmt("%.0f%%", 100.0 * gbs / copy_gbs));
     }
 }
 
@@ -165,6 +177,7 @@ void bench_decode(Backend& b, const Shapes& s, int rows, int64_t ctx, double cop
     Tensor logits = b.alloc(DType::f32, {rows, s.gen_vocab});
     int P = rows / 2;
     Tensor comb = b.alloc(DType::f32, {std::max(P, 1), s.gen_vocab}), tokens = b.alloc(DType::i32, {std::max(P, 1)});
+    Tensor ctmp = b.alloc(DType::f32, {std::max(P, 1), s.gen_vocab});
     std::vector<int32_t> pos_h(static_cast<size_t>(rows), static_cast<int32_t>(ctx));
     Tensor pos = b.upload(Tensor::from_i32(pos_h, {rows}));
     std::vector<float> inv_h(static_cast<size_t>(Dh / 2));
@@ -199,8 +212,11 @@ void bench_decode(Backend& b, const Shapes& s, int rows, int64_t ctx, double cop
         if (!matmuls_only) {
             b.rms_norm(x, x, Tensor(), 1e-6f, false);  // keep the synthetic residual bounded
             if (P > 0) {
-                cuda_cfg_combine(b, comb, logits, 5.0f, true);
-                SamplingParams sp;
+                // CFG (cond rows [0, P), uncond [P, 2P)): u + 5(c − u) = 5c − 4u.
+                b.scale(comb, logits.rows(0, P), 5.0f);
+                b.scale(ctmp, logits.rows(P, 2 * P), -4.0f);
+                b.add(comb, comb, ctmp);
+                CudaSampleParams sp;
                 sp.temperature = 1.0f;
                 sp.seed = 7;
                 cuda_sample(b, tokens, comb, sp, 0, 0);
@@ -230,14 +246,13 @@ void bench_decode(Backend& b, const Shapes& s, int rows, int64_t ctx, double cop
                  "-> %.0f GB/s = %.0f%% of copy\n",
                  tag.c_str(), weight_bytes / 1e9, kv_bytes / 1e9, t_eager * 1e3, t_graph * 1e3, t_mm * 1e3, gbs,
                  100.0 * gbs / copy_gbs);
-    g_rows.push_back({"decode step " + tag + " (graph)", fmt("%.3f ms", best * 1e3), fmt("%.3f ms", bytes / (copy_gbs * 1e9) * 1e3),
-                      fmt("%.0f%%", 100.0 * gbs / copy_gbs)});
-    g_rows.push_back({"  eager (no graph)", fmt("%.3f ms", t_eager * 1e3), "-", "-"});
+    row("decode step " + tag + " (graph)", fmt("%.3f ms", best * 1e3), fmt("%.3f ms", bytes / (copy_gbs * 1e9) * 1e3),
+        fmt("%.0f%%", 100.0 * gbs / copy_gbs));
+    row("  eager (no graph)", fmt("%.3f ms", t_eager * 1e3), "-", "-");
     if (t_mm > 0)
-        g_rows.push_back({"  matmuls only / rest", fmt("%.3f ms", t_mm * 1e3), "-", fmt("rest %.3f ms", (best - t_mm) * 1e3)});
+        row("  matmuls only / rest", fmt("%.3f ms", t_mm * 1e3), "-", fmt("rest %.3f ms", (best - t_mm) * 1e3));
     if (rows > 1)
-        g_rows.push_back({"  x576 steps (" + std::to_string(P) + " images, no prefill/VQ)", fmt("%.2f s", 576 * best), "-",
-                          "-"});
+        row("  x576 steps (" + std::to_string(P) + " images, no prefill/VQ)", fmt("%.2f s", 576 * best), "-", "-");
 }
 
 // The library's own `janus bench decode` (benchmarks/decode_bench.cpp: the real LlamaModel on the
@@ -249,17 +264,81 @@ void bench_library_decode(const std::string& synthetic, double copy_gbs) {
     o.tokens = 32;
     o.prefill_tokens = 512;
     o.batch = 32;
+    o.threads = host_threads();  // host threads fill the synthetic weights (text/decode_bench.cpp)
     try {
         DecodeBenchResult r = run_decode_benchmark(o);
         std::fprintf(stderr, "%s\n", r.to_text().c_str());
         double gbs = r.bytes_per_step / (r.decode_step_ms_b1 * 1e-3) / 1e9;
-        g_rows.push_back({"janus bench decode " + synthetic + " b1 (LlamaModel, eager)", fmt("%.3f ms", r.decode_step_ms_b1),
-                          fmt("%.3f ms", r.bytes_per_step / (copy_gbs * 1e9) * 1e3), fmt("%.0f%%", 100.0 * gbs / copy_gbs)});
-        g_rows.push_back({"  b" + std::to_string(r.batch) + " step / prefill", fmt("%.3f ms", r.decode_step_ms_bn), "-",
-                          fmt("prefill %.0f tok/s", r.prefill_tok_s)});
+        row("janus bench decode " + synthetic + " b1 (LlamaModel, eager)", fmt("%.3f ms", r.decode_step_ms_b1),
+            fmt("%.3f ms", r.bytes_per_step / (copy_gbs * 1e9) * 1e3), fmt("%.0f%%", 100.0 * gbs / copy_gbs));
+        row("  b" + std::to_string(r.batch) + " step / prefill", fmt("%.3f ms", r.decode_step_ms_bn), "-",
+            fmt("prefill %.0f tok/s", r.prefill_tok_s));
     } catch (const Error& e) {
         std::fprintf(stderr, "janus bench decode %s on cuda failed: %s\n", synthetic.c_str(), e.what());
-        g_rows.push_back({"janus bench decode " + synthetic, "FAILED", "-", "see log"});
+        row("janus bench decode " + synthetic, "FAILED", "-", "see log");
+    }
+}
+
+// ---- text-to-image step ----------------------------------------------------------------------------------
+// GenEngine as `janus bench generate` drives it (pipelines/generate_bench.cpp), on the GPU: one request of
+// P images with CFG 5 and temperature 1, a prompt of L tokens, `steps` decode steps; the first step is the
+// prefill of 2P rows, the rest are decode steps of 2P rows (median reported).
+void bench_t2i(Backend& b, const std::string& model, const std::vector<int>& parallel, int steps, double copy_gbs) {
+    const int L = 24;
+    double t0 = now();
+    LmConfig cfg = synthetic_lm_config(model);
+    LmWeights weights = synthetic_lm_weights(cfg, DType::bf16, b, 1, host_threads());
+    GenHeads heads = GenHeads::random(b, cfg.hidden, 16384, 8, DType::bf16, 8);
+    b.synchronize();
+    const double read_bytes = double(weights.bytes()) - double(weights.embed.nbytes()) -
+                              double(weights.lm_head.nbytes()) + double(heads.bytes());
+    std::fprintf(stderr, "t2i %s: synthetic weights built in %.1f s (%d host threads), %.2f GB read per step\n",
+                 model.c_str(), now() - t0, host_threads(), read_bytes / 1e9);
+    for (bool graphs : {false, true}) {
+        GenParts parts;
+        parts.be = &b;
+        LmRunOptions ro;
+        ro.dtype = ComputeDType::bf16;
+        ro.step_graphs = graphs;
+        parts.lm = std::make_unique<LlamaModel>(b, cfg, weights, ro);  // shares the weight tensors
+        parts.heads = heads;
+        parts.image_tokens = 576;
+        for (int P : parallel) {
+            std::string tag = "t2i step " + model + " P=" + std::to_string(P) + (graphs ? " (graphs)" : " (eager)");
+            try {
+                GenEngine engine(parts, P, L + steps + 2);
+                auto rq = std::make_shared<GenRequestState>();
+                const uint64_t V = uint64_t(cfg.vocab_size);
+                for (int i = 0; i < L; ++i) rq->ids_c.push_back(int32_t((uint64_t(i) * 2654435761u + 11) % V));
+                rq->ids_u = rq->ids_c;
+                for (size_t i = 1; i + 1 < rq->ids_u.size(); ++i) rq->ids_u[i] = int32_t(V - 1);
+                rq->req.prompt = "bench";
+                rq->req.n = P;
+                rq->req.cfg = 5.0f;
+                rq->req.seed = 1;
+                rq->sampling.temperature = 1.0f;
+                rq->steps = steps + 1;
+                engine.add(rq);
+                std::vector<double> times;
+                while (!engine.idle()) {
+                    times.push_back(engine.step().seconds);
+                    engine.take_finished();
+                }
+                std::vector<double> dec(times.begin() + 1, times.end());
+                std::sort(dec.begin(), dec.end());
+                const double step_s = dec[dec.size() / 2];
+                const double floor_s = read_bytes / (copy_gbs * 1e9);  // weights once per step, KV aside
+                const double per_min = P * 60.0 / (times[0] + 576.0 * step_s);
+                std::fprintf(stderr, "%s: prefill %.2f ms, step %.3f ms (min %.3f, max %.3f), %.2f images/min\n",
+                             tag.c_str(), times[0] * 1e3, step_s * 1e3, dec.front() * 1e3, dec.back() * 1e3, per_min);
+                row(tag, fmt("%.3f ms", step_s * 1e3), fmt("%.3f ms", floor_s * 1e3), fmt("%.0f%%", 100.0 * floor_s / step_s));
+                row("  prefill 2P x " + std::to_string(L) + " / images per min (576 steps)", fmt("%.2f ms", times[0] * 1e3),
+                    "-", fmt("%.2f img/min", per_min));
+            } catch (const Error& e) {
+                std::fprintf(stderr, "%s failed: %s\n", tag.c_str(), e.what());
+                row(tag, "FAILED", "-", "see log");
+            }
+        }
     }
 }
 
@@ -268,12 +347,15 @@ void bench_library_decode(const std::string& synthetic, double copy_gbs) {
 int main(int argc, char** argv) {
     bool quick = false;
     int64_t ctx = 600;
+    std::string only;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if (a == "--quick") quick = true;
         else if (a == "--ctx" && i + 1 < argc) ctx = std::stoll(argv[++i]);
+        else if (a == "--only" && i + 1 < argc && (std::string(argv[i + 1]) == "t2i" || std::string(argv[i + 1]) == "decode"))
+            only = argv[++i];
         else {
-            std::fprintf(stderr, "usage: bench_cuda [--quick] [--ctx N]\n");
+            std::fprintf(stderr, "usage: bench_cuda [--quick] [--ctx N] [--only t2i|decode]\n");
             return 2;
         }
     }
@@ -283,8 +365,17 @@ int main(int argc, char** argv) {
             return 1;
         }
         Backend& b = get_backend("cuda");
-        std::fprintf(stderr, "%s\n", cuda_device_description(0).c_str());
+        std::fprintf(stderr, "%s (allocator: %s)\n", cuda_device_description(0).c_str(), cuda_allocator(b).c_str());
+        std::printf("\n| %s | measured | roofline (copy bw) | fraction |\n|---|---|---|---|\n",
+                    cuda_device_description(0).c_str());
+        std::fflush(stdout);
         double copy = bench_copy(b, quick);
+        // The headline use first (text-to-image), then the op-level and synthetic-step detail.
+        if (only != "decode") {
+            bench_t2i(b, "janus-pro-1b", {1, 16}, quick ? 8 : 16, copy);
+            if (!quick) bench_t2i(b, "janus-pro-7b", {1, 16}, 16, copy);
+        }
+        if (only == "t2i") return 0;
         bench_gemv(b, copy, quick);
         bench_decode(b, kJanus1B, 1, ctx, copy, quick);
         bench_decode(b, kJanus1B, 32, ctx, copy, quick);
@@ -296,9 +387,6 @@ int main(int argc, char** argv) {
         }
         bench_library_decode("janus-pro-1b", copy);
         if (!quick) bench_library_decode("janus-pro-7b", copy);
-        std::printf("\n| %s | measured | roofline (copy bw) | fraction |\n|---|---|---|---|\n", cuda_device_description(0).c_str());
-        for (const Row& r : g_rows)
-            std::printf("| %s | %s | %s | %s |\n", r.what.c_str(), r.value.c_str(), r.ceiling.c_str(), r.fraction.c_str());
     } catch (const Error& e) {
         std::fprintf(stderr, "bench_cuda: error: %s\n", e.what());
         return 1;
