@@ -25,5 +25,13 @@ set(_layer_deps_janus_pipelines janus_text janus_vision janus_tokenizers janus_m
 set(_layer_deps_janus_benchmarks janus_pipelines)
 foreach(layer janus_kernels janus_tokenizers janus_models janus_text janus_vision janus_pipelines janus_benchmarks)
   add_executable(layer_link_${layer} ${CMAKE_CURRENT_LIST_DIR}/link_check_main.cc)
-  target_link_libraries(layer_link_${layer} PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${layer}>" ${_layer_deps_${layer}} janus_deps)
+  if(layer STREQUAL "janus_kernels" AND JANUS_HAVE_CUDA)
+    # janus_kernels <-> janus_cuda is a cycle of static libraries, and CMake refuses the WHOLE_ARCHIVE
+    # feature on an item that also appears plain: pass the archive with raw linker flags instead.
+    add_dependencies(layer_link_${layer} janus_kernels)
+    target_link_libraries(layer_link_${layer} PRIVATE
+      -Wl,--whole-archive $<TARGET_FILE:janus_kernels> -Wl,--no-whole-archive janus_cuda janus_deps)
+  else()
+    target_link_libraries(layer_link_${layer} PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,${layer}>" ${_layer_deps_${layer}} janus_deps)
+  endif()
 endforeach()
