@@ -12,7 +12,7 @@ namespace janus {
 
 class GraphCapture {
 public:
-    GraphCapture(Backend& be, bool want = true) : be_(&be), active_(want && be.begin_capture()) {}
+    explicit GraphCapture(Backend& be, bool want = true) : be_(&be), active_(want && be.begin_capture()) {}
     ~GraphCapture() {
         if (active_) be_->abort_capture();
     }

@@ -238,15 +238,19 @@ void CudaBackend::release_handles() noexcept {
 }
 
 void CudaBackend::release_at_exit() noexcept {
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (state_->released) return;
+        if (state_->capturing) {  // a capture left open: end it first (nothing else may run meanwhile)
+            (void)cudaSetDevice(index_);
+            cudaGraph_t g = nullptr;
+            if (cudaStreamEndCapture(state_->stream, &g) == cudaSuccess && g) (void)cudaGraphDestroy(g);
+            state_->capturing = false;
+        }
+    }
     index_staging_ = Tensor();
     release_handles();
     std::lock_guard<std::mutex> lock(state_->mutex);
-    if (state_->released) return;
-    if (state_->capturing) {  // a capture left open: end it so the stream can be destroyed
-        cudaGraph_t g = nullptr;
-        if (cudaStreamEndCapture(state_->stream, &g) == cudaSuccess && g) (void)cudaGraphDestroy(g);
-        state_->capturing = false;
-    }
     for (void* p : state_->pending_free) (void)cudaFree(p);
     state_->pending_free.clear();
     if (state_->stream) (void)cudaStreamDestroy(state_->stream);
