@@ -45,7 +45,7 @@ if(JANUS_HAVE_CUDA)
   # Static cudart: a binary runs on machines without libcudart.so and, with no driver, simply finds
   # no device (cuda_device_count() == 0). cuBLAS is the only shared CUDA library needed at run time.
   target_link_libraries(janus_cuda PUBLIC CUDA::cudart_static CUDA::cublas CUDA::cublasLt)
-  # janus_cuda uses the kernels layer (tensor, dtype, backend interface) and janus_kernels links
+  # janus_cuda uses the kernels layer (tensor, dtype, backend interface; no model types) and janus_kernels links
   # janus_cuda (the backend registry): a cycle of static libraries, which CMake resolves by repeating
   # them on the link line.
   target_link_libraries(janus_cuda PUBLIC janus_kernels)
