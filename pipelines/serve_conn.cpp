@@ -103,7 +103,12 @@ public:
         pos_ += n;
         return ssize_t(n);
     }
+    // One call writes one whole piece — the response head, a body, one streamed event — and must
+    // finish within write_timeout (and before the shutdown deadline), however slowly the client
+    // reads: a client reading a byte at a time cannot hold a worker for long.
     ssize_t write(const char* ptr, size_t size) override {
+        int64_t until = to_ns(Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(write_timeout_)));
         size_t done = 0;
         while (done < size) {
             if (c_.broken) return -1;
@@ -114,21 +119,12 @@ public:
             }
             if (k < 0 && errno == EINTR) continue;
             if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                // No progress for write_timeout (or past the shutdown deadline): give the client up.
-                auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                std::chrono::duration<double>(write_timeout_));
-                int64_t hard = hard_.load();
-                if (to_ns(until) > hard) until = Clock::time_point(std::chrono::nanoseconds(hard));
-                bool ready = false;
-                while (!ready) {
-                    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-                    if (left.count() <= 0) break;
+                int64_t left_ns = std::min(until, hard_.load()) - to_ns(Clock::now());
+                if (left_ns > 0) {
                     pollfd p{c_.fd, POLLOUT, 0};
-                    int r = ::poll(&p, 1, int(std::min<int64_t>(left.count(), 200)));
-                    if (r > 0) ready = true;
-                    if (to_ns(Clock::now()) >= hard_.load()) break;
+                    ::poll(&p, 1, int(std::min<int64_t>(left_ns / 1000000 + 1, 200)));
+                    continue;
                 }
-                if (ready) continue;
             }
             c_.broken = true;
             return -1;

@@ -3,7 +3,8 @@
 // (request line, headers, body; Content-Length or chunked) under a total receive deadline and the
 // body limit, so a slow or idle client never holds a worker thread. A complete request, re-framed
 // with Content-Length, goes to a bounded worker pool that runs httplib's routing and writes the
-// response straight to the socket (bounded per write by the write timeout). Requests pipelined on
+// response straight to the socket (each piece — head, body, streamed event — within the write
+// timeout). Requests pipelined on
 // one connection are answered one after another, in order; a request whose client half-closed is
 // still answered. Connections beyond the bound get 503 and are closed.
 #pragma once
@@ -42,7 +43,7 @@ struct FrontOptions {
     int64_t max_header = 64 << 10;     // request line + headers → 431
     double receive_timeout = 30;       // seconds from a request's first byte to its last → 408
     double idle_timeout = 5;           // seconds a connection may wait for its next request
-    double write_timeout = 30;         // seconds one response write may make no progress
+    double write_timeout = 30;         // seconds to write one piece of a response (head, body, event)
     int keep_alive_max = 1000;         // requests per connection
     std::function<void(const std::string&)> log;  // rejected requests (413, 408, ...) and events
     std::function<std::string(int status, const std::string& message)> error_json;  // OpenAI body

@@ -51,7 +51,7 @@ struct ServerOptions {
     int max_connections = 256;            // open connections; more get 503 and are closed
     double receive_timeout = 30;          // seconds from a request's first byte to its last → 408
     double idle_timeout = 5;              // seconds a keep-alive connection may sit idle
-    double write_timeout = 30;            // seconds a response write may make no progress
+    double write_timeout = 30;            // seconds to write one response body / streamed event
     int max_input_images = 8;             // images in one chat request → 400
     int64_t max_request_pixels = 32 << 20;  // sum of width·height of a request's images (from headers) → 400
     std::string public_url;               // base of image URLs ("" = http://<host>:<port>); never the Host header

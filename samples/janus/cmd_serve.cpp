@@ -109,7 +109,7 @@ const bool registered = janus_cli::register_command(
         app.add_option("--idle-timeout", s.idle_timeout, "Seconds a keep-alive connection may wait idle")
             ->capture_default_str();
         app.add_option("--write-timeout", s.write_timeout,
-                       "Seconds a response write may make no progress before the client is dropped")
+                       "Seconds to write one response body or streamed event before a slow client is dropped")
             ->capture_default_str();
         app.add_option("--max-input-images", s.max_input_images, "Images in one chat request")
             ->capture_default_str();
