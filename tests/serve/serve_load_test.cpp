@@ -5,52 +5,20 @@
 // forward; chat rows together with image rows; vision rows together with text rows), and resident
 // memory back near the warmed-up baseline afterwards (under AddressSanitizer: the live heap instead,
 // see held_bytes()).
-#include <malloc.h>
-
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
+#include "held_memory.h"
 #include "serve_fixture.h"
-
-#if defined(__SANITIZE_ADDRESS__)  // GCC
-#define SERVE_TEST_ASAN 1
-#elif defined(__has_feature)  // clang
-#if __has_feature(address_sanitizer)
-#define SERVE_TEST_ASAN 1
-#endif
-#endif
-#ifdef SERVE_TEST_ASAN
-// From the sanitizer runtime's public allocator interface (clang ships it in
-// <sanitizer/allocator_interface.h>; GCC 12 has the function but not the header).
-extern "C" size_t __sanitizer_get_current_allocated_bytes();
-#endif
 
 using namespace serve_test;
 
 namespace {
 
-#ifdef SERVE_TEST_ASAN
-// ASan holds freed blocks in its quarantine (256 MiB by default) and adds shadow memory, so resident
-// memory stays up after a load even without a leak (VmRSS grew ~400 MiB here). The allocator's count
-// of live heap bytes is what must come back near the baseline instead.
-const char* const kHeldName = "live heap (ASan)";
-int64_t held_bytes() {
-    return int64_t(__sanitizer_get_current_allocated_bytes());
-}
-#else
-const char* const kHeldName = "RSS";
-int64_t held_bytes() {
-    malloc_trim(0);
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-    return 0;
-}
-#endif
+int64_t held_bytes() { return serve_test::held_bytes(/*trim_first=*/true); }
 
 }  // namespace
 

@@ -7,35 +7,15 @@
 #include <fstream>
 #include <thread>
 
+#include "held_memory.h"
 #include "raw_client.h"
 #include "serve_fixture.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SERVE_MEM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SERVE_MEM_ASAN 1
-#endif
-#endif
-#ifdef SERVE_MEM_ASAN
-extern "C" size_t __sanitizer_get_current_allocated_bytes();
-#endif
 
 using namespace serve_test;
 
 namespace {
 
-int64_t held_bytes() {
-#ifdef SERVE_MEM_ASAN
-    return int64_t(__sanitizer_get_current_allocated_bytes());
-#else
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-    return 0;
-#endif
-}
+int64_t held_bytes() { return serve_test::held_bytes(/*trim_first=*/false); }
 
 // A 4096×4096 single-colour PNG: a small body that decodes to 48 MiB of RGB.
 std::string big_flat_png() {
@@ -118,13 +98,8 @@ TEST(ServeMemory, LargeRequestBurstGivesMemoryBack) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const int64_t after = held_bytes();
-    std::printf("[memory] %s %.1f MiB -> %.1f MiB after 6 large requests\n",
-#ifdef SERVE_MEM_ASAN
-                "live heap",
-#else
-                "RSS",
-#endif
-                base / 1048576.0, after / 1048576.0);
+    std::printf("[memory] %s %.1f MiB -> %.1f MiB after 6 large requests\n", kHeldName, base / 1048576.0,
+                after / 1048576.0);
     EXPECT_EQ(failures.load(), 0);
     EXPECT_LT(after - base, int64_t(64) << 20) << "grew by " << (after - base) / 1048576.0 << " MiB";
     auto h = srv.client()->Get("/health");
