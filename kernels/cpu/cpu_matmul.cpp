@@ -47,7 +47,7 @@ void CpuBackend::matmul(const Tensor& y, const Tensor& x, const Tensor& w, const
         // not apply (the int8 codes are coarser than bf16).
         if (K % kQuantGroup) fail(op, "w is " + w.str() + ": quantized weights need K % 32 == 0");
         QuantizedRows qa;
-        quantize_activations(pool_, x.ptr<float>(), M, K, &qa);
+        quantize_activations(pool_, x.ptr<float>(), M, K, w.dtype(), &qa);
         QuantGemm g;
         g.a = &qa;
         g.w = static_cast<const uint8_t*>(w.data());

@@ -11,14 +11,15 @@
 
 namespace janus::cpu {
 
-void quantize_activations(ThreadPool& pool, const float* a, int64_t M, int64_t K, QuantizedRows* out) {
+void quantize_activations(ThreadPool& pool, const float* a, int64_t M, int64_t K, DType wtype, QuantizedRows* out) {
+    const int32_t offset = wtype == DType::q8_0 ? 128 : 8;
     const int64_t Kp = quant_padded_k(K), G = Kp / kQuantGroup;
     out->M = M;
     out->K = K;
     out->Kp = Kp;
     out->codes.assign(size_t(M * Kp), 0);
     out->scales.assign(size_t(M * G), 0.0f);
-    out->sums.assign(size_t(M * G), 0);
+    out->offset_sums.assign(size_t(M * G), 0);
     pool.parallel_for(M, 1, [&](int64_t b, int64_t e) {
         for (int64_t m = b; m < e; ++m) {
             const float* x = a + m * K;
@@ -37,7 +38,7 @@ void quantize_activations(ThreadPool& pool, const float* a, int64_t M, int64_t K
                     sum += q;
                 }
                 out->scales[size_t(m * G + g)] = amax / 127.0f;
-                out->sums[size_t(m * G + g)] = sum;
+                out->offset_sums[size_t(m * G + g)] = offset * sum;
             }
         }
     });

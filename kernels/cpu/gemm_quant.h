@@ -19,9 +19,11 @@ struct QuantizedRows {  // A quantized for one matmul call
     int64_t M = 0, K = 0, Kp = 0;        // Kp: K padded to the 512-weight panel
     std::vector<int8_t> codes;           // [M, Kp] in the q8_0 panel layout
     std::vector<float> scales;           // [M, Kp / 32]
-    std::vector<int32_t> sums;           // [M, Kp / 32] Σ codes of the group
+    std::vector<int32_t> offset_sums;    // [M, Kp / 32] offset · Σ codes of the group (see below)
 };
-void quantize_activations(ThreadPool& pool, const float* a, int64_t M, int64_t K, QuantizedRows* out);
+// `wtype` sets the offset the VNNI kernel's unsigned weight bytes carry (q8_0: 128, q4_0: 8), so the
+// kernel subtracts offset · Σ x per group without a multiply per weight row.
+void quantize_activations(ThreadPool& pool, const float* a, int64_t M, int64_t K, DType wtype, QuantizedRows* out);
 
 struct QuantGemm {
     const QuantizedRows* a = nullptr;

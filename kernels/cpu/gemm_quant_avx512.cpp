@@ -22,7 +22,6 @@ __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c"))) void kernel
     const int64_t Kp = a.Kp, panels = Kp / kQuantPanel, G = Kp / kQuantGroup;
     const size_t row_bytes = quant_row_bytes(q.wtype, a.K), pb = Q8 ? 512 : 256;
     const __m512i flip = _mm512_set1_epi8(char(0x80)), low4 = _mm512_set1_epi8(0x0f);
-    const __m512i offset = _mm512_set1_epi32(Q8 ? 128 : 8);
     for (int64_t n = n0; n < n1; ++n) {
         const uint8_t* wrow = q.w + size_t(n) * row_bytes;
         const uint16_t* wsc = reinterpret_cast<const uint16_t*>(wrow + size_t(panels) * pb);
@@ -30,7 +29,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c"))) void kernel
         for (int64_t m = 0; m < a.M; ++m) {
             const int8_t* x = a.codes.data() + m * Kp;
             const float* xs = a.scales.data() + m * G;
-            const int32_t* xsum = a.sums.data() + m * G;
+            const int32_t* xsum = a.offset_sums.data() + m * G;
             __m512 acc = _mm512_setzero_ps();
             for (int64_t p = 0; p < panels; ++p) {
                 const uint8_t* wp = wrow + size_t(p) * pb;
@@ -50,8 +49,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c"))) void kernel
                         dp = _mm512_dpbusd_epi32(dp, hi, _mm512_loadu_si512(xp + 64 * (r + 4)));
                     }
                 }
-                const __m512i sums = _mm512_loadu_si512(xsum + p * 16);
-                const __m512i dot = _mm512_sub_epi32(dp, _mm512_mullo_epi32(sums, offset));
+                const __m512i dot = _mm512_sub_epi32(dp, _mm512_loadu_si512(xsum + p * 16));
                 const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wsc + p * 16)));
                 const __m512 ds = _mm512_mul_ps(d, _mm512_loadu_ps(xs + p * 16));
                 acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), ds, acc);

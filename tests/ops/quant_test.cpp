@@ -232,8 +232,8 @@ TEST(Quant, ScalarAndVnniKernelsAgreeBitwiseAndThreadCountsToo) {
         Tensor q = quantized(t, w, N, K);
         ThreadPool pool1(1), pool2(2);
         QuantizedRows a1, a2;
-        quantize_activations(pool1, x.data(), M, K, &a1);
-        quantize_activations(pool2, x.data(), M, K, &a2);
+        quantize_activations(pool1, x.data(), M, K, t, &a1);
+        quantize_activations(pool2, x.data(), M, K, t, &a2);
         EXPECT_EQ(a1.codes, a2.codes);
         std::vector<float> c_scalar(size_t(M * N)), c_vnni(size_t(M * N)), c_pool(size_t(M * N));
         QuantGemm g;
