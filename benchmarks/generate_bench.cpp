@@ -11,13 +11,11 @@
 // roofline time = max(bytes / measured read bandwidth, FLOPs / measured peak); fraction = that / step.
 // images/minute = P · 60 / (prefill + 576 · step).
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "janus/bench.h"
 #include "janus/generate.h"
@@ -27,11 +25,6 @@
 #include "text/synthetic.h"
 
 namespace janus {
-
-namespace {
-
-
-}  // namespace
 
 GenerateBenchResult run_generate_benchmark(const GenerateBenchOptions& o) {
     if (o.steps < 1 || o.prompt_tokens < 2 || o.parallel.empty())
